@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::api::{
     BreakdownEntry, DevInfo, GuardRequest, GuardResponse, Message, PayloadEntry, ResponseMetadata,
 };
-use crate::config::{Config, ConfigError, Policy};
+use crate::config::{Config, ConfigError, FailMode, Mode, Policy};
 use crate::detectors::Finding;
 use crate::error::ApiError;
 use crate::text::{slice_chars, NormText};
@@ -51,6 +51,52 @@ pub struct Verdict {
 pub struct Guard {
     config: Config,
 }
+
+/// How a proxied request ended, for counters and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Screened, nothing detected: forwarded.
+    Clean,
+    /// Screened, detected, forwarded because the mode is `monitor`.
+    Flagged,
+    /// Screened, detected, refused with 403.
+    Blocked,
+    /// Could not be screened (bad body, too large, unknown project) and refused: fail closed.
+    Rejected,
+    /// Could not be screened and forwarded anyway: fail open.
+    FailedOpen,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Clean => "clean",
+            Outcome::Flagged => "flagged",
+            Outcome::Blocked => "blocked",
+            Outcome::Rejected => "rejected",
+            Outcome::FailedOpen => "failed_open",
+        }
+    }
+}
+
+/// What a proxying host does with a request it screened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyDecision {
+    /// `Some`: answer the client with this and do not forward.
+    pub reply: Option<HttpReply>,
+    /// Headers for the response the client gets when the request is forwarded.
+    pub response_headers: Vec<(&'static str, String)>,
+    pub outcome: Outcome,
+    /// Detector types that detected (empty unless screened).
+    pub detected: Vec<String>,
+}
+
+/// Response header: `true` when the request was flagged (monitor mode lets it through).
+pub const HEADER_FLAGGED: &str = "x-parapet-flagged";
+/// Response header: the detector types that fired, comma-separated.
+pub const HEADER_DETECTORS: &str = "x-parapet-detectors";
+/// Response header: set when the request could not be screened and fail-open let it through.
+pub const HEADER_FAILED_OPEN: &str = "x-parapet-failed-open";
 
 fn detector_id(detector_type: &str) -> String {
     format!("parapet-{}", detector_type.replace(['/', '_'], "-"))
@@ -209,6 +255,53 @@ impl Guard {
         Ok(self.screen(policy, ctx.project, &messages))
     }
 
+    /// Screens a proxied chat request and applies the mode and the fail mode.
+    pub fn decide_chat(&self, body: &[u8], ctx: &RequestCtx) -> ProxyDecision {
+        match self.screen_chat(body, ctx) {
+            Ok(v) => self.decide_verdict(v),
+            Err(e) => self.decide_unscreenable(&e),
+        }
+    }
+
+    pub fn decide_verdict(&self, v: Verdict) -> ProxyDecision {
+        let mut headers = vec![(HEADER_FLAGGED, v.flagged.to_string())];
+        if v.flagged {
+            headers.push((HEADER_DETECTORS, v.detected.join(",")));
+        }
+        let (reply, outcome) = match (v.flagged, self.config.mode) {
+            (false, _) => (None, Outcome::Clean),
+            (true, Mode::Monitor) => (None, Outcome::Flagged),
+            (true, Mode::Block) => (Some(self.blocked_reply(&v)), Outcome::Blocked),
+        };
+        ProxyDecision { reply, response_headers: headers, outcome, detected: v.detected }
+    }
+
+    /// A body that cannot be screened: refused under `fail_mode: closed`, forwarded (and
+    /// marked) under `open`. Never passed silently.
+    pub fn decide_unscreenable(&self, e: &ApiError) -> ProxyDecision {
+        match self.config.fail_mode {
+            FailMode::Closed => ProxyDecision { reply: Some(HttpReply::error(e)), response_headers: vec![], outcome: Outcome::Rejected, detected: vec![] },
+            FailMode::Open => ProxyDecision {
+                reply: None,
+                response_headers: vec![(HEADER_FAILED_OPEN, e.code.to_string())],
+                outcome: Outcome::FailedOpen,
+                detected: vec![],
+            },
+        }
+    }
+
+    /// Is `path` (query string ignored) a chat path this config screens?
+    pub fn is_chat_path(&self, path: &str) -> bool {
+        let p = path.split('?').next().unwrap_or(path);
+        self.config.chat_paths.iter().any(|c| c == p)
+    }
+
+    /// Is `path` (query string ignored) the guard endpoint?
+    pub fn is_guard_path(&self, path: &str) -> bool {
+        let p = path.split('?').next().unwrap_or(path);
+        self.config.guard_path.as_deref() == Some(p)
+    }
+
     pub fn check_size(&self, len: usize) -> Result<(), ApiError> {
         if len > self.config.max_body_bytes {
             return Err(ApiError::new(
@@ -326,6 +419,29 @@ mod tests {
         let r = g.guard_http(body.as_bytes(), &RequestCtx::default());
         assert_eq!(r.status, 413);
         assert_eq!(json(&r)["error"]["code"], "body_too_large");
+    }
+
+    #[test]
+    fn modes_and_fail_modes() {
+        let chat = br#"{"model":"m","messages":[{"role":"user","content":"mail a@b.io"}]}"#;
+        let block = guard(EMAIL_ONLY);
+        let d = block.decide_chat(chat, &RequestCtx::default());
+        assert_eq!((d.outcome, d.reply.as_ref().map(|r| r.status)), (Outcome::Blocked, Some(403)));
+        let monitor = guard(&EMAIL_ONLY.replace("{\"policies\"", "{\"mode\":\"monitor\",\"policies\""));
+        let d = monitor.decide_chat(chat, &RequestCtx::default());
+        assert_eq!(d.outcome, Outcome::Flagged);
+        assert!(d.reply.is_none());
+        assert_eq!(d.response_headers, vec![(HEADER_FLAGGED, "true".to_string()), (HEADER_DETECTORS, "pii/email".to_string())]);
+        let d = block.decide_chat(b"{not json", &RequestCtx::default());
+        assert_eq!((d.outcome, d.reply.map(|r| r.status)), (Outcome::Rejected, Some(400)));
+        let open = guard(&EMAIL_ONLY.replace("{\"policies\"", "{\"fail_mode\":\"open\",\"policies\""));
+        let d = open.decide_chat(b"{not json", &RequestCtx::default());
+        assert_eq!(d.outcome, Outcome::FailedOpen);
+        assert_eq!(d.response_headers, vec![(HEADER_FAILED_OPEN, "invalid_json".to_string())]);
+        let d = block.decide_chat(br#"{"messages":[{"role":"user","content":"hi"}]}"#, &RequestCtx { project: Some("ghost"), request_id: None });
+        assert_eq!(d.reply.map(|r| r.status), Some(400));
+        assert!(block.is_chat_path("/v1/chat/completions?x=1") && !block.is_chat_path("/v1/embeddings"));
+        assert!(block.is_guard_path("/v2/guard") && !block.is_guard_path("/v2/guardx"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub mod policy;
 pub mod text;
 
 pub use config::{Config, ConfigError, FailMode, Mode};
-pub use engine::{Guard, HttpReply, RequestCtx, Verdict};
+pub use engine::{Guard, HttpReply, Outcome, ProxyDecision, RequestCtx, Verdict};
 pub use error::ApiError;
 
 /// Version reported in `dev_info` and logs.
