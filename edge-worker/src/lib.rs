@@ -1,1 +1,228 @@
-//! placeholder
+//! Parapet as a Workers-style ES module: a thin wasm-bindgen adapter over `parapet-filter`.
+//!
+//! The JavaScript worker (`edge-worker/src/worker.js`) routes requests, reads bodies with a size
+//! cap, forwards to the origin and copies headers. Everything that decides an answer (parsing,
+//! screening, modes, fail modes, error bodies) is the core's: this file only converts types.
+//!
+//! JS API (wasm-bindgen `--target web` glue, `parapet_edge.js`):
+//!
+//! ```js
+//! const p = new Parapet(configJsonText);          // throws Error(ConfigError Display) on a bad config
+//! p.projectHeader; p.maxBodyBytes; p.guardPath;   // config values the worker needs
+//! p.mode; p.failMode; p.failOpen;
+//! p.isGuardPath(path); p.isChatPath(path);        // query string ignored
+//! const r = p.guard(bodyBytes, project, requestId);            // Reply {status, body}
+//! const d = p.screenChat(bodyBytes, project, requestId);       // Decision
+//! p.guardTooLarge(len); p.screenChatTooLarge(len);             // the core's 413 for a body not read
+//! d.forward; d.status; d.body; d.headers /* [k, v, k, v, ...] */; d.outcome; d.detected
+//! ```
+
+use parapet_filter::{ApiError, FailMode, Guard, HttpReply, Mode, ProxyDecision, RequestCtx};
+use wasm_bindgen::prelude::*;
+
+/// The core's version, as reported in `dev_info`.
+#[wasm_bindgen]
+pub fn version() -> String {
+    parapet_filter::VERSION.to_string()
+}
+
+/// One compiled configuration. Build it once per isolate and reuse it for every request.
+#[wasm_bindgen]
+pub struct Parapet {
+    guard: Guard,
+}
+
+/// An HTTP answer from the core: a status and a JSON body.
+#[wasm_bindgen]
+pub struct Reply {
+    status: u16,
+    body: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl Reply {
+    #[wasm_bindgen(getter)]
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The body bytes (a copy, as a `Uint8Array`).
+    #[wasm_bindgen(getter)]
+    pub fn body(&self) -> Vec<u8> {
+        self.body.clone()
+    }
+}
+
+impl From<HttpReply> for Reply {
+    fn from(r: HttpReply) -> Reply {
+        Reply { status: r.status, body: r.body }
+    }
+}
+
+/// What to do with a proxied chat request.
+#[wasm_bindgen]
+pub struct Decision {
+    reply: Option<HttpReply>,
+    headers: Vec<String>,
+    outcome: &'static str,
+    detected: Vec<String>,
+}
+
+#[wasm_bindgen]
+impl Decision {
+    /// `true`: forward the request to the origin (adding `headers` to its response);
+    /// `false`: answer the client with `status` and `body`.
+    #[wasm_bindgen(getter)]
+    pub fn forward(&self) -> bool {
+        self.reply.is_none()
+    }
+
+    /// Status of the answer when not forwarding, else 0.
+    #[wasm_bindgen(getter)]
+    pub fn status(&self) -> u16 {
+        self.reply.as_ref().map_or(0, |r| r.status)
+    }
+
+    /// Body of the answer when not forwarding, else empty.
+    #[wasm_bindgen(getter)]
+    pub fn body(&self) -> Vec<u8> {
+        self.reply.as_ref().map(|r| r.body.clone()).unwrap_or_default()
+    }
+
+    /// Response headers for a forwarded request, flat: `[name, value, name, value, ...]`.
+    #[wasm_bindgen(getter)]
+    pub fn headers(&self) -> Vec<String> {
+        self.headers.clone()
+    }
+
+    /// `clean`, `flagged`, `blocked`, `rejected` or `failed_open`.
+    #[wasm_bindgen(getter)]
+    pub fn outcome(&self) -> String {
+        self.outcome.to_string()
+    }
+
+    /// Detector types that detected, sorted.
+    #[wasm_bindgen(getter)]
+    pub fn detected(&self) -> Vec<String> {
+        self.detected.clone()
+    }
+}
+
+impl From<ProxyDecision> for Decision {
+    fn from(d: ProxyDecision) -> Decision {
+        let headers = d.response_headers.into_iter().flat_map(|(k, v)| [k.to_string(), v]).collect();
+        Decision { reply: d.reply, headers, outcome: d.outcome.as_str(), detected: d.detected }
+    }
+}
+
+/// A byte count from JS (a `number`, possibly a huge `Content-Length`): saturating, so a value
+/// beyond the address space stays "too large" instead of wrapping around.
+fn js_len(len: f64) -> usize {
+    // `as` from f64 saturates (NaN -> 0); negative lengths never reach here from the worker.
+    len as usize
+}
+
+/// The worker asked for a 413 for a body within the limit: a worker bug, answered as one.
+fn not_too_large(len: f64) -> ApiError {
+    ApiError::new(500, "internal", format!("worker reported a body of {len} bytes as over the limit"))
+}
+
+#[wasm_bindgen]
+impl Parapet {
+    /// Compiles a config (JSON text; empty means `{}`). The error text names the bad field.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: &str) -> Result<Parapet, JsError> {
+        Guard::new(config_json.as_bytes()).map(|guard| Parapet { guard }).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// `POST <guard_path>`: the Lakera-compatible answer (or error) for a body.
+    pub fn guard(&self, body: &[u8], project: Option<String>, request_id: Option<String>) -> Reply {
+        let ctx = RequestCtx { project: project.as_deref(), request_id: request_id.as_deref() };
+        self.guard.guard_http(body, &ctx).into()
+    }
+
+    /// Screens a proxied chat-completions body and applies the mode and the fail mode.
+    #[wasm_bindgen(js_name = screenChat)]
+    pub fn screen_chat(&self, body: &[u8], project: Option<String>, request_id: Option<String>) -> Decision {
+        let ctx = RequestCtx { project: project.as_deref(), request_id: request_id.as_deref() };
+        self.guard.decide_chat(body, &ctx).into()
+    }
+
+    /// The guard endpoint's answer to a body of `len` bytes that the worker did not read because
+    /// it is over `maxBodyBytes`.
+    #[wasm_bindgen(js_name = guardTooLarge)]
+    pub fn guard_too_large(&self, len: f64) -> Reply {
+        match self.guard.check_size(js_len(len)) {
+            Err(e) => HttpReply::error(&e).into(),
+            Ok(()) => HttpReply::error(&not_too_large(len)).into(),
+        }
+    }
+
+    /// The decision for a chat body of `len` bytes that the worker did not read because it is
+    /// over `maxBodyBytes`: the core's 413 under `fail_mode: closed`, forward under `open`.
+    #[wasm_bindgen(js_name = screenChatTooLarge)]
+    pub fn screen_chat_too_large(&self, len: f64) -> Decision {
+        match self.guard.check_size(js_len(len)) {
+            Err(e) => self.guard.decide_unscreenable(&e).into(),
+            Ok(()) => self.guard.decide_unscreenable(&not_too_large(len)).into(),
+        }
+    }
+
+    /// Is `path` (query ignored) the guard endpoint?
+    #[wasm_bindgen(js_name = isGuardPath)]
+    pub fn is_guard_path(&self, path: &str) -> bool {
+        self.guard.is_guard_path(path)
+    }
+
+    /// Is `path` (query ignored) a screened chat path?
+    #[wasm_bindgen(js_name = isChatPath)]
+    pub fn is_chat_path(&self, path: &str) -> bool {
+        self.guard.is_chat_path(path)
+    }
+
+    /// The guard endpoint's path, or `undefined` when disabled.
+    #[wasm_bindgen(getter, js_name = guardPath)]
+    pub fn guard_path(&self) -> Option<String> {
+        self.guard.config().guard_path.clone()
+    }
+
+    /// Header naming the project (lower case).
+    #[wasm_bindgen(getter, js_name = projectHeader)]
+    pub fn project_header(&self) -> String {
+        self.guard.config().project_header.clone()
+    }
+
+    /// Largest body the core screens; the worker reads at most one byte more.
+    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
+    pub fn max_body_bytes(&self) -> f64 {
+        // At most 32 MiB (checked by the config compiler): exact in an f64.
+        self.guard.config().max_body_bytes as f64
+    }
+
+    /// `block` or `monitor`.
+    #[wasm_bindgen(getter)]
+    pub fn mode(&self) -> String {
+        match self.guard.config().mode {
+            Mode::Block => "block",
+            Mode::Monitor => "monitor",
+        }
+        .to_string()
+    }
+
+    /// `closed` or `open`.
+    #[wasm_bindgen(getter, js_name = failMode)]
+    pub fn fail_mode(&self) -> String {
+        match self.guard.config().fail_mode {
+            FailMode::Closed => "closed",
+            FailMode::Open => "open",
+        }
+        .to_string()
+    }
+
+    /// `true` under `fail_mode: open`: what the worker does if the module itself fails (a trap),
+    /// when it can no longer ask the core.
+    #[wasm_bindgen(getter, js_name = failOpen)]
+    pub fn fail_open(&self) -> bool {
+        self.guard.config().fail_mode == FailMode::Open
+    }
+}

@@ -1,1 +1,218 @@
-//! placeholder
+//! Parapet as an Envoy/Istio proxy-wasm HTTP filter.
+//!
+//! A thin adapter: it reads headers and the body from Envoy, asks the core
+//! ([`parapet_filter::Guard`]) what to do, and does it. Two routes matter:
+//! - the guard endpoint (`guard_path`, default `POST /v2/guard`): answered by the filter itself
+//!   with the Lakera-compatible response;
+//! - chat paths (`chat_paths`, default `/v1/chat/completions`): the OpenAI body is screened; in
+//!   `block` mode a flagged request gets a 403, in `monitor` mode it is forwarded and the
+//!   response carries `x-parapet-flagged` / `x-parapet-detectors`.
+//!
+//! Headers are always continued and the body is paused until `end_of_stream`: Envoy 1.40 turns
+//! a paused header phase into StopAllIteration and would never hand the body to the filter.
+//! The filter chain therefore puts Envoy's buffer filter *after* this one, so the router sees
+//! nothing until the filter has let the body through.
+
+mod metrics;
+
+use std::rc::Rc;
+
+use parapet_filter::{Guard, HttpReply, Outcome, RequestCtx};
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
+
+use crate::metrics::Metrics;
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+}}
+
+#[derive(Default)]
+struct Root {
+    guard: Option<Rc<Guard>>,
+    metrics: Option<Rc<Metrics>>,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let bytes = self.get_plugin_configuration().unwrap_or_default();
+        match Guard::new(&bytes) {
+            Ok(guard) => {
+                for (policy, missing) in guard.config().unavailable_detectors() {
+                    proxy_wasm::hostcalls::log(
+                        LogLevel::Warn,
+                        &format!("policy {policy:?} names detectors this build lacks (reported as unavailable): {}", missing.join(", ")),
+                    )
+                    .ok();
+                }
+                self.metrics = Some(Rc::new(Metrics::define()));
+                self.guard = Some(Rc::new(guard));
+                proxy_wasm::hostcalls::log(LogLevel::Info, "configuration accepted").ok();
+                true
+            }
+            Err(e) => {
+                // Returning false makes Envoy reject this configuration; the old one keeps serving.
+                proxy_wasm::hostcalls::log(LogLevel::Error, &e.to_string()).ok();
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        let guard = self.guard.clone()?;
+        let metrics = self.metrics.clone()?;
+        Some(Box::new(Http { guard, metrics, route: Route::Pass, project: None, request_id: None, response_headers: Vec::new() }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// Not ours: pass untouched.
+    Pass,
+    /// `POST guard_path`: answer locally.
+    Guard,
+    /// `POST` to a chat path: screen, then forward or answer.
+    Chat,
+    /// Already answered locally.
+    Done,
+}
+
+struct Http {
+    guard: Rc<Guard>,
+    metrics: Rc<Metrics>,
+    route: Route,
+    project: Option<String>,
+    request_id: Option<String>,
+    response_headers: Vec<(&'static str, String)>,
+}
+
+impl Http {
+    fn reply(&mut self, r: &HttpReply) -> Action {
+        self.route = Route::Done;
+        self.send_http_response(u32::from(r.status), vec![("content-type", "application/json")], Some(&r.body));
+        Action::Pause
+    }
+
+    fn ctx(&self) -> RequestCtx<'_> {
+        RequestCtx { project: self.project.as_deref(), request_id: self.request_id.as_deref() }
+    }
+
+    /// The body is complete (or known to be too large): decide.
+    fn finish(&mut self, body: &[u8]) -> Action {
+        match self.route {
+            Route::Guard => {
+                self.metrics.guard_request();
+                let r = self.guard.guard_http(body, &self.ctx());
+                self.reply(&r)
+            }
+            Route::Chat => {
+                let d = self.guard.decide_chat(body, &self.ctx());
+                self.metrics.outcome(d.outcome, &d.detected);
+                if d.outcome != Outcome::Clean {
+                    proxy_wasm::hostcalls::log(
+                        LogLevel::Info,
+                        &format!("{} request_id={} detectors=[{}]", d.outcome.as_str(), self.request_id.as_deref().unwrap_or("-"), d.detected.join(",")),
+                    )
+                    .ok();
+                }
+                self.response_headers = d.response_headers;
+                match d.reply {
+                    Some(r) => self.reply(&r),
+                    None => Action::Continue,
+                }
+            }
+            Route::Pass | Route::Done => Action::Continue,
+        }
+    }
+
+    /// A body over the limit is never buffered further: answer (or fail open) at once.
+    fn too_large(&mut self, len: usize) -> Action {
+        let Err(e) = self.guard.check_size(len) else { return Action::Continue };
+        match self.route {
+            Route::Guard => {
+                self.metrics.guard_request();
+                self.reply(&HttpReply::error(&e))
+            }
+            Route::Chat => {
+                let d = self.guard.decide_unscreenable(&e);
+                self.metrics.outcome(d.outcome, &d.detected);
+                self.response_headers = d.response_headers;
+                match d.reply {
+                    Some(r) => self.reply(&r),
+                    None => {
+                        self.route = Route::Pass;
+                        Action::Continue
+                    }
+                }
+            }
+            Route::Pass | Route::Done => Action::Continue,
+        }
+    }
+}
+
+impl Context for Http {}
+
+impl HttpContext for Http {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let path = self.get_http_request_header(":path").unwrap_or_default();
+        let method = self.get_http_request_header(":method").unwrap_or_default();
+        self.route = if self.guard.is_guard_path(&path) {
+            Route::Guard
+        } else if self.guard.is_chat_path(&path) && method == "POST" {
+            Route::Chat
+        } else {
+            Route::Pass
+        };
+        if self.route == Route::Pass {
+            return Action::Continue;
+        }
+        self.metrics.request();
+        if self.route == Route::Guard && method != "POST" {
+            let e = parapet_filter::ApiError::new(405, "method_not_allowed", format!("{path} accepts POST only"));
+            return self.reply(&HttpReply::error(&e));
+        }
+        let header = self.guard.config().project_header.clone();
+        self.project = self.get_http_request_header(&header).filter(|p| !p.is_empty());
+        self.request_id = self.get_http_request_header("x-request-id");
+        if let Some(len) = self.get_http_request_header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
+            if self.too_large(len) == Action::Pause {
+                return Action::Pause;
+            }
+        }
+        if end_of_stream {
+            return self.finish(&[]);
+        }
+        Action::Continue
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        match self.route {
+            Route::Pass => return Action::Continue,
+            Route::Done => return Action::Pause,
+            Route::Guard | Route::Chat => {}
+        }
+        if body_size > self.guard.config().max_body_bytes {
+            return self.too_large(body_size);
+        }
+        if !end_of_stream {
+            // Envoy keeps buffering; we see the whole body at end_of_stream.
+            return Action::Pause;
+        }
+        let body = self.get_http_request_body(0, body_size).unwrap_or_default();
+        self.finish(&body)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        for (name, value) in std::mem::take(&mut self.response_headers) {
+            self.set_http_response_header(name, Some(&value));
+        }
+        Action::Continue
+    }
+}

