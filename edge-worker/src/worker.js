@@ -204,13 +204,13 @@ async function handleChat(state, env, request, url) {
   const parapet = state.parapet;
   const read = await readCapped(request, parapet.maxBodyBytes);
   const project = request.headers.get(parapet.projectHeader) ?? undefined;
-  let forwardNow, status, body, headers, outcome;
+  let forwardNow, status, body, headers, outcome, detected;
   try {
     const d = read.tooLarge
       ? parapet.screenChatTooLarge(read.size)
       : parapet.screenChat(read.bytes, project, requestId(request));
     try {
-      ({ forward: forwardNow, status, body, headers, outcome } = d);
+      ({ forward: forwardNow, status, body, headers, outcome, detected } = d);
     } finally {
       d.free();
     }
@@ -226,10 +226,15 @@ async function handleChat(state, env, request, url) {
     forwardNow = true;
     headers = ["x-parapet-failed-open", "internal"];
     outcome = "failed_open";
+    detected = [];
   }
   if (outcome !== "clean") {
-    const detail = headers.length ? ` ${headers.join(" ")}` : "";
-    console.log(`parapet: ${request.method} ${url.pathname} ${outcome}${forwardNow ? "" : ` ${status}`}${detail}`);
+    // One line per request that was not simply clean; never the body (it may hold the secret).
+    const parts = [`outcome=${outcome}`, `path=${url.pathname}`];
+    if (!forwardNow) parts.push(`status=${status}`);
+    if (detected.length) parts.push(`detectors=${detected.join(",")}`);
+    if (outcome === "failed_open") parts.push(`cause=${headers[headers.indexOf("x-parapet-failed-open") + 1]}`);
+    console.log(`parapet: ${parts.join(" ")}`);
   }
   if (!forwardNow) {
     if (read.tooLarge && read.body) read.body.cancel().catch(() => {});

@@ -1,1 +1,5 @@
-fn main() {}
+//! `parapet`: see `parapet --help` and host-test/README.md.
+
+fn main() -> std::process::ExitCode {
+    parapet_host::cli::main()
+}

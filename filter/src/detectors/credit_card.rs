@@ -1,16 +1,316 @@
-//! SKELETON: to be implemented.
+//! `pii/credit_card`: payment card numbers (PANs).
+//!
+//! A candidate is 13-19 digits, either contiguous or in a card-style grouping (4-4-4-4,
+//! 4-4-4-4-3, 4-6-5, 4-6-4, ...) joined by one kind of separator (single spaces or single
+//! dashes, never mixed). It must pass the Luhn check, must not start with 0 (no issuer uses major
+//! industry identifier 0) and must not be one repeated digit.
+//!
+//! Levels: a known issuer prefix (IIN) with a length that issuer uses -> `L1`, labelled with the
+//! issuer (`visa`, `mastercard`, `amex`, `discover`, `jcb`, `diners`, `unionpay`, `maestro`);
+//! Luhn-valid but no issuer matches -> `L4`, labelled `unknown_issuer` (one random digit string
+//! in ten passes Luhn, so only a paranoid policy wants those).
+//!
+//! Digits glued to a word, a decimal point or a `+` (phone) never start or end a card, and a
+//! card inside a dash-joined identifier (`4111-1111-1111-1111-2222`) is not reported: dashes bind
+//! the whole run into one token. Space-joined runs are prose, so a card followed by another number
+//! ("4111 1111 1111 1111 12 items") is still found.
+
+use regex::Regex;
 
 use super::{Detector, Finding};
+use crate::policy::Level;
 use crate::text::NormText;
 
-pub struct CreditCard;
+pub struct CreditCard {
+    /// Maximal runs of ASCII digit groups joined by single spaces or dashes.
+    runs: Regex,
+}
 
 impl CreditCard {
     pub fn new() -> Result<Self, String> {
-        Ok(CreditCard)
+        let runs = Regex::new(r"[0-9]+(?:[ \-][0-9]+)*").map_err(|e| e.to_string())?;
+        Ok(CreditCard { runs })
     }
 }
 
+/// One digit group of a run: byte range in the text and the separator that follows it.
+struct Group {
+    start: usize,
+    end: usize,
+    sep_after: Option<u8>,
+}
+
 impl Detector for CreditCard {
-    fn scan(&self, _text: &NormText, _out: &mut Vec<Finding>) {}
+    fn scan(&self, text: &NormText, out: &mut Vec<Finding>) {
+        let t = &text.text;
+        let b = t.as_bytes();
+        if b.iter().filter(|c| c.is_ascii_digit()).count() < 13 {
+            return;
+        }
+        let mut found = Vec::new();
+        for m in self.runs.find_iter(t) {
+            let groups = split_groups(b, m.start(), m.end());
+            let n = groups.len();
+            // Edge groups glued to a word or a decimal are not card digits.
+            let lo = usize::from(glued_before(b, m.start()));
+            let hi = n - usize::from(glued_after(b, m.end()));
+            let mut i = lo;
+            while i < hi {
+                // Longest window first: a 5-group 19-digit card beats its 16-digit prefix.
+                let longest = hi.min(i + 5);
+                let hit = (i + 1..=longest).rev().find_map(|j| check_window(b, &groups, i, j, lo, hi).map(|f| (j, f)));
+                match hit {
+                    Some((j, f)) => {
+                        found.push(f);
+                        i = j;
+                    }
+                    None => i += 1,
+                }
+            }
+        }
+        out.extend(found);
+    }
+}
+
+fn split_groups(b: &[u8], start: usize, end: usize) -> Vec<Group> {
+    let mut groups = Vec::new();
+    let mut gs = start;
+    for (i, &c) in b.iter().enumerate().take(end).skip(start) {
+        if !c.is_ascii_digit() {
+            groups.push(Group { start: gs, end: i, sep_after: Some(c) });
+            gs = i + 1;
+        }
+    }
+    groups.push(Group { start: gs, end, sep_after: None });
+    groups
+}
+
+/// The byte before `start` makes the first digit part of something else: a word (`ID4111…`),
+/// a decimal (`3.4111…`) or a phone number (`+4111…`).
+fn glued_before(b: &[u8], start: usize) -> bool {
+    let Some(&p) = start.checked_sub(1).and_then(|i| b.get(i)) else { return false };
+    if p.is_ascii_alphanumeric() || p == b'_' || p == b'+' {
+        return true;
+    }
+    let pp = start.checked_sub(2).and_then(|i| b.get(i)).copied();
+    matches!(p, b'.' | b',') && pp.is_some_and(|c| c.is_ascii_digit())
+}
+
+fn glued_after(b: &[u8], end: usize) -> bool {
+    let Some(&n) = b.get(end) else { return false };
+    if n.is_ascii_alphanumeric() || n == b'_' {
+        return true;
+    }
+    matches!(n, b'.' | b',') && b.get(end + 1).is_some_and(|c| c.is_ascii_digit())
+}
+
+/// Groups `i..j` of a run as a card, if they form one. `lo..hi` are the usable groups.
+fn check_window(b: &[u8], groups: &[Group], i: usize, j: usize, lo: usize, hi: usize) -> Option<Finding> {
+    let win = groups.get(i..j)?;
+    let first = win.first()?;
+    let last = win.last()?;
+    // One separator kind inside the window.
+    let seps: Vec<u8> = win.iter().take(win.len() - 1).filter_map(|g| g.sep_after).collect();
+    if seps.windows(2).any(|w| w.first() != w.last()) {
+        return None;
+    }
+    // A dash binds neighbouring groups into one identifier: the card would be part of it.
+    let dash_before = i > lo && groups.get(i - 1).and_then(|g| g.sep_after) == Some(b'-');
+    let dash_after = j < hi && last.sep_after == Some(b'-');
+    if dash_before || dash_after {
+        return None;
+    }
+    let lens: Vec<usize> = win.iter().map(|g| g.end - g.start).collect();
+    if !valid_grouping(&lens) {
+        return None;
+    }
+    let digits: Vec<u8> = win.iter().flat_map(|g| b.get(g.start..g.end).unwrap_or(&[]).iter().copied()).collect();
+    if !(13..=19).contains(&digits.len()) || digits.first() == Some(&b'0') {
+        return None;
+    }
+    if digits.iter().all(|&d| Some(&d) == digits.first()) || !luhn(&digits) {
+        return None;
+    }
+    let (level, label) = match issuer(&digits) {
+        Some(name) => (Level::L1, name),
+        None => (Level::L4, "unknown_issuer"),
+    };
+    Some(Finding { start: first.start, end: last.end, level, labels: vec![label.to_string()] })
+}
+
+/// Contiguous 13-19 digits, or the groupings issuers print: fours with a shorter tail
+/// (4-4-4-1 .. 4-4-4-4-3), Amex 4-6-5 and Diners 4-6-4. Excludes thousands-style groups of three.
+fn valid_grouping(lens: &[usize]) -> bool {
+    match lens {
+        [n] => (13..=19).contains(n),
+        [4, 6, 5] | [4, 6, 4] => true,
+        [4, 4, 4, last] | [4, 4, 4, 4, last] => (1..=4).contains(last),
+        _ => false,
+    }
+}
+
+/// Luhn (mod 10) over ASCII digits.
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &c)| {
+            let v = u32::from(c.wrapping_sub(b'0'));
+            if i % 2 == 1 {
+                let d = v * 2;
+                if d > 9 {
+                    d - 9
+                } else {
+                    d
+                }
+            } else {
+                v
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// The first `n` digits as a number.
+fn prefix(digits: &[u8], n: usize) -> u32 {
+    digits.iter().take(n).fold(0u32, |acc, &c| acc * 10 + u32::from(c.wrapping_sub(b'0')))
+}
+
+/// Issuer by IIN range and length. Order matters where ranges overlap: Discover's co-branded
+/// 622126-622925 before UnionPay's 62, the specific brands before Maestro's broad 5x/6x.
+fn issuer(digits: &[u8]) -> Option<&'static str> {
+    let len = digits.len();
+    let (p1, p2, p3, p4, p6) =
+        (prefix(digits, 1), prefix(digits, 2), prefix(digits, 3), prefix(digits, 4), prefix(digits, 6));
+    let long = (16..=19).contains(&len);
+    if (p2 == 34 || p2 == 37) && len == 15 {
+        Some("amex")
+    } else if ((300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39) && (14..=19).contains(&len) {
+        Some("diners")
+    } else if (3528..=3589).contains(&p4) && long {
+        Some("jcb")
+    } else if p1 == 4 && matches!(len, 13 | 16 | 19) {
+        Some("visa")
+    } else if ((51..=55).contains(&p2) || (2221..=2720).contains(&p4)) && len == 16 {
+        Some("mastercard")
+    } else if (p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || (622126..=622925).contains(&p6)) && long {
+        Some("discover")
+    } else if p2 == 62 && long {
+        Some("unionpay")
+    } else if (p2 == 50 || (56..=69).contains(&p2)) && (12..=19).contains(&len) {
+        Some("maestro")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::scan_str;
+
+    fn scan(s: &str) -> Vec<(String, Level, Vec<String>)> {
+        CreditCard::new().map(|d| scan_str(&d, s)).unwrap_or_default()
+    }
+
+    fn hits(s: &str) -> Vec<String> {
+        scan(s).into_iter().map(|h| h.0).collect()
+    }
+
+    fn one(s: &str) -> (String, Level, String) {
+        let h = scan(s);
+        assert_eq!(h.len(), 1, "{s:?} -> {h:?}");
+        h.into_iter().next().map(|(m, l, labels)| (m, l, labels.join(","))).unwrap_or((String::new(), Level::L4, String::new()))
+    }
+
+    #[test]
+    fn compiles() {
+        assert!(CreditCard::new().is_ok());
+    }
+
+    #[test]
+    fn luhn_and_prefix() {
+        assert!(luhn(b"4111111111111111"));
+        assert!(luhn(b"79927398713"));
+        assert!(!luhn(b"4111111111111112"));
+        assert_eq!(prefix(b"622126", 6), 622126);
+    }
+
+    #[test]
+    fn issuers_are_l1_with_label() {
+        let cases = [
+            ("4111111111111111", "visa"),
+            ("4222222222222", "visa"),
+            ("4111 1111 1111 1111 003", "visa"),
+            ("5555 5555 5555 4444", "mastercard"),
+            ("2223-0031-2200-3222", "mastercard"),
+            ("3782 822463 10005", "amex"),
+            ("371449635398431", "amex"),
+            ("6011 1111 1111 1117", "discover"),
+            ("6445644564456445", "discover"),
+            ("6221260000000000", "discover"),
+            ("3530 1113 3330 0000", "jcb"),
+            ("3056 930902 5904", "diners"),
+            ("36227206271667", "diners"),
+            ("6200000000000005", "unionpay"),
+            ("6759649826438453", "maestro"),
+            ("5018000000000009", "maestro"),
+        ];
+        for (num, label) in cases {
+            assert_eq!(one(&format!("card {num} thanks")), (num.to_string(), Level::L1, label.to_string()), "{num}");
+        }
+    }
+
+    #[test]
+    fn unknown_issuer_is_l4() {
+        // Luhn-valid, 16 digits, prefix 9 belongs to no card scheme.
+        assert_eq!(one("ref 9999999999999995"), ("9999999999999995".into(), Level::L4, "unknown_issuer".into()));
+        // Visa prefix with a length Visa does not issue.
+        assert_eq!(one("411111111111116").1, Level::L4);
+        assert_eq!(one("4111111111111110005").1, Level::L1);
+    }
+
+    #[test]
+    fn findings_in_order_and_surrounded_by_text() {
+        assert_eq!(
+            hits("first 4111-1111-1111-1111, then 5555555555554444."),
+            vec!["4111-1111-1111-1111", "5555555555554444"]
+        );
+        assert_eq!(hits("4111 1111 1111 1111 12 items"), vec!["4111 1111 1111 1111"]);
+        assert_eq!(hits("exp 12/25 4111 1111 1111 1111 cvv 123"), vec!["4111 1111 1111 1111"]);
+    }
+
+    #[test]
+    fn non_ascii_surroundings() {
+        assert_eq!(hits("Ma carte bancaire est 4111 1111 1111 1111, merci."), vec!["4111 1111 1111 1111"]);
+        assert_eq!(hits("カード番号は4111111111111111です"), vec!["4111111111111111"]);
+        // Full-width digits are folded by NFKC before detectors run.
+        assert_eq!(hits("番号：４１１１１１１１１１１１１１１１"), vec!["4111111111111111"]);
+    }
+
+    #[test]
+    fn hard_negatives() {
+        // Luhn-invalid.
+        assert!(hits("4111 1111 1111 1112").is_empty());
+        // Part of a longer digit run or identifier.
+        assert!(hits("41111111111111110").is_empty());
+        assert!(hits("order 12341111111111111111").is_empty());
+        assert!(hits("4111-1111-1111-1111-2222").is_empty());
+        assert!(hits("id_4111111111111111 x4111111111111111 4111111111111111abc").is_empty());
+        assert!(hits("total 3.4111111111111111 and 4111111111111111.5").is_empty());
+        // Phone numbers.
+        assert!(hits("call +1 415 555 2671 or +4111111111111111 or (415) 555-2671").is_empty());
+        // All-same-digit placeholders.
+        assert!(hits("0000 0000 0000 0000 and 4444444444444444").is_empty());
+        // Mixed separators.
+        assert!(hits("4111 1111-1111 1111").is_empty());
+        assert!(hits("4111  1111  1111  1111").is_empty());
+        // Thousands-style groups of three pass Luhn one time in ten but are not cards.
+        assert!(hits("population 4 111 111 111 111 111").is_empty());
+        // Leading zero: no issuer.
+        assert!(hits("00441234567890").is_empty());
+        // Too short / too long.
+        assert!(hits("411111111111 and 41111111111111111111").is_empty());
+    }
 }

@@ -1,16 +1,232 @@
-//! SKELETON: to be implemented.
+//! `pii/iban_code`: International Bank Account Numbers (ISO 13616).
+//!
+//! Two-letter country code, two check digits, then the BBAN; written contiguous or in groups of
+//! four separated by single spaces (the print format), any letter case. A candidate must use a
+//! country in the SWIFT IBAN registry, have exactly that country's length and pass ISO 7064
+//! MOD 97-10 (remainder 1). A valid IBAN is `L1`, labelled with the country code (`DE`); wrong
+//! length, unknown country or a bad checksum is no finding, since the checksum makes a valid
+//! match near-certain and an invalid one noise.
+
+use regex::Regex;
 
 use super::{Detector, Finding};
+use crate::policy::Level;
 use crate::text::NormText;
 
-pub struct Iban;
+/// IBAN length per country, from the SWIFT IBAN registry (89 countries, 2024), sorted by code
+/// for binary search.
+/// Territories that use a parent's code (GF, GP, RE, ... use FR; JE, GG, IM use GB) need no row.
+const LENGTHS: &[(&str, usize)] = &[
+    ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16), ("BG", 22),
+    ("BH", 22), ("BI", 27), ("BR", 29), ("BY", 28), ("CH", 21), ("CR", 22), ("CY", 28), ("CZ", 24),
+    ("DE", 22), ("DJ", 27), ("DK", 18), ("DO", 28), ("EE", 20), ("EG", 29), ("ES", 24), ("FI", 18),
+    ("FK", 18), ("FO", 18), ("FR", 27), ("GB", 22), ("GE", 22), ("GI", 23), ("GL", 18), ("GR", 27),
+    ("GT", 28), ("HN", 28), ("HR", 21), ("HU", 28), ("IE", 22), ("IL", 23), ("IQ", 23), ("IS", 26),
+    ("IT", 27), ("JO", 30), ("KW", 30), ("KZ", 20), ("LB", 28), ("LC", 32), ("LI", 21), ("LT", 20),
+    ("LU", 20), ("LV", 21), ("LY", 25), ("MC", 27), ("MD", 24), ("ME", 22), ("MK", 19), ("MN", 20),
+    ("MR", 27), ("MT", 31), ("MU", 30), ("NI", 28), ("NL", 18), ("NO", 15), ("OM", 23), ("PK", 24),
+    ("PL", 28), ("PS", 29), ("PT", 25), ("QA", 29), ("RO", 24), ("RS", 22), ("RU", 33), ("SA", 24),
+    ("SC", 31), ("SD", 18), ("SE", 24), ("SI", 19), ("SK", 24), ("SM", 27), ("SO", 23), ("ST", 25),
+    ("SV", 28), ("TL", 23), ("TN", 24), ("TR", 26), ("UA", 29), ("VA", 22), ("VG", 24), ("XK", 20),
+    ("YE", 30),
+];
+
+/// Shortest registry length (Norway): shorter texts cannot hold an IBAN.
+const MIN_LEN: usize = 15;
+
+fn country_length(cc: &[u8]) -> Option<usize> {
+    LENGTHS.binary_search_by(|(c, _)| c.as_bytes().cmp(cc)).ok().and_then(|i| LENGTHS.get(i)).map(|&(_, n)| n)
+}
+
+pub struct Iban {
+    candidate: Regex,
+}
 
 impl Iban {
     pub fn new() -> Result<Self, String> {
-        Ok(Iban)
+        // Contiguous (11-30 BBAN characters) or grouped by four after the first four; the last
+        // group may be shorter. A following short word can be swallowed by the grouped form:
+        // `scan` cuts the match at the country's length. Bounded, so a retry after a rejected
+        // candidate costs at most one IBAN length.
+        let candidate =
+            Regex::new(r"(?i)[a-z]{2}[0-9]{2}(?:[a-z0-9]{11,30}|(?: [a-z0-9]{4}){2,7}(?: [a-z0-9]{1,4})?)")
+                .map_err(|e| e.to_string())?;
+        Ok(Iban { candidate })
     }
 }
 
 impl Detector for Iban {
-    fn scan(&self, _text: &NormText, _out: &mut Vec<Finding>) {}
+    fn scan(&self, text: &NormText, out: &mut Vec<Finding>) {
+        let t = &text.text;
+        if t.len() < MIN_LEN || !t.bytes().any(|c| c.is_ascii_digit()) {
+            return;
+        }
+        let b = t.as_bytes();
+        let mut pos = 0;
+        while let Some(m) = self.candidate.find_at(t, pos) {
+            match validate(b, m.start(), m.end()) {
+                Some(f) => {
+                    pos = f.end;
+                    out.push(f);
+                }
+                // A rejected candidate may have swallowed the start of a real IBAN
+                // ("ref AB12 DE89 3704 …"): resume just after its first (ASCII) letter.
+                None => pos = m.start() + 1,
+            }
+        }
+    }
+}
+
+/// Checks the candidate at `start..end` and trims it to its country's length.
+fn validate(b: &[u8], start: usize, end: usize) -> Option<Finding> {
+    // Inside a longer word (`XDE89…`) is not an IBAN.
+    if start.checked_sub(1).and_then(|i| b.get(i)).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+        return None;
+    }
+    let span = b.get(start..end)?;
+    let cc = [span.first()?.to_ascii_uppercase(), span.get(1)?.to_ascii_uppercase()];
+    let len = country_length(&cc)?;
+    // Collect exactly `len` characters; the cut must fall between groups.
+    let mut chars = Vec::with_capacity(len);
+    let mut cut = end;
+    for (i, &c) in span.iter().enumerate() {
+        if c == b' ' {
+            continue;
+        }
+        if chars.len() == len {
+            cut = start + i;
+            break;
+        }
+        chars.push(c.to_ascii_uppercase());
+    }
+    if chars.len() != len {
+        return None;
+    }
+    // Drop the separator the cut left at the end.
+    let mut stop = cut;
+    while stop > start && b.get(stop - 1) == Some(&b' ') {
+        stop -= 1;
+    }
+    if b.get(stop).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+        return None;
+    }
+    if !mod97_is_one(&chars) {
+        return None;
+    }
+    let label = String::from_utf8_lossy(&cc).into_owned();
+    Some(Finding { start, end: stop, level: Level::L1, labels: vec![label] })
+}
+
+/// ISO 7064 MOD 97-10: move the first four characters to the end, letters become 10..35, the
+/// number mod 97 must be 1. Computed digit by digit so it never overflows.
+fn mod97_is_one(iban: &[u8]) -> bool {
+    let (head, rest) = iban.split_at(iban.len().min(4));
+    let mut r: u32 = 0;
+    for &c in rest.iter().chain(head) {
+        r = match c {
+            b'0'..=b'9' => (r * 10 + u32::from(c - b'0')) % 97,
+            b'A'..=b'Z' => (r * 100 + u32::from(c - b'A') + 10) % 97,
+            _ => return false,
+        };
+    }
+    r == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::scan_str;
+
+    fn scan(s: &str) -> Vec<(String, Level, Vec<String>)> {
+        Iban::new().map(|d| scan_str(&d, s)).unwrap_or_default()
+    }
+
+    fn hits(s: &str) -> Vec<String> {
+        scan(s).into_iter().map(|h| h.0).collect()
+    }
+
+    #[test]
+    fn compiles_and_table_is_sorted() {
+        assert!(Iban::new().is_ok());
+        assert!(LENGTHS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(LENGTHS.len() >= 80);
+        assert!(LENGTHS.iter().all(|&(_, n)| (MIN_LEN..=34).contains(&n)));
+        assert_eq!(country_length(b"DE"), Some(22));
+        assert_eq!(country_length(b"ZZ"), None);
+    }
+
+    #[test]
+    fn registry_examples_are_l1_with_country_label() {
+        let examples = [
+            "AD12 0001 2030 2003 5910 0100",
+            "AT61 1904 3002 3457 3201",
+            "BE68 5390 0754 7034",
+            "BR18 0036 0305 0000 1000 9795 493C 1",
+            "CH93 0076 2011 6238 5295 7",
+            "DE89 3704 0044 0532 0130 00",
+            "ES91 2100 0418 4502 0005 1332",
+            "FR14 2004 1010 0505 0001 3M02 606",
+            "GB29 NWBK 6016 1331 9268 19",
+            "IT60 X054 2811 1010 0000 0123 456",
+            "LC55 HEMM 0001 0001 0012 0012 0002 3015",
+            "MT84 MALT 0110 0001 2345 MTLC AST0 01S",
+            "NL91 ABNA 0417 1643 00",
+            "NO93 8601 1117 947",
+            "PL61 1090 1014 0000 0712 1981 2874",
+            "SC18 SSCB 1101 0000 0000 0000 1497 USD",
+        ];
+        for iban in examples {
+            let h = scan(&format!("Please pay to {iban}. Thanks"));
+            assert_eq!(h.len(), 1, "{iban}");
+            assert_eq!(h[0].0, iban);
+            assert_eq!(h[0].1, Level::L1);
+            assert_eq!(h[0].2, vec![iban[..2].to_string()]);
+        }
+    }
+
+    #[test]
+    fn contiguous_lowercase_and_several() {
+        assert_eq!(hits("DE89370400440532013000"), vec!["DE89370400440532013000"]);
+        assert_eq!(hits("iban: gb29nwbk60161331926819"), vec!["gb29nwbk60161331926819"]);
+        assert_eq!(
+            hits("from NL91ABNA0417164300 to BE68 5390 0754 7034 text"),
+            vec!["NL91ABNA0417164300", "BE68 5390 0754 7034"]
+        );
+        // A trailing word of four characters or fewer is not part of the IBAN.
+        assert_eq!(hits("BE68 5390 0754 7034 ok"), vec!["BE68 5390 0754 7034"]);
+        assert_eq!(hits("NL91 ABNA 0417 1643 00 and more"), vec!["NL91 ABNA 0417 1643 00"]);
+        // A rejected candidate does not hide the IBAN it ran into.
+        assert_eq!(hits("ref AB12 DE89 3704 0044 0532 0130 00"), vec!["DE89 3704 0044 0532 0130 00"]);
+    }
+
+    #[test]
+    fn non_ascii_surroundings() {
+        assert_eq!(hits("Virement sur le compte FR14 2004 1010 0505 0001 3M02 606, merci."), vec!["FR14 2004 1010 0505 0001 3M02 606"]);
+        assert_eq!(hits("口座はDE89370400440532013000です"), vec!["DE89370400440532013000"]);
+        assert_eq!(hits("Überweisung: DE89 3704 0044 0532 0130 00 — danke"), vec!["DE89 3704 0044 0532 0130 00"]);
+    }
+
+    #[test]
+    fn hard_negatives() {
+        // Bad checksum.
+        assert!(hits("DE88 3704 0044 0532 0130 00").is_empty());
+        assert!(hits("GB28NWBK60161331926819").is_empty());
+        // Wrong length for the country (DE is 22).
+        assert!(hits("DE89 3704 0044 0532 0130 0").is_empty());
+        assert!(hits("DE89370400440532013000123").is_empty());
+        // Unknown country code.
+        assert!(hits("ZZ89 3704 0044 0532 0130 00 and AA12BBBBCCCCDDDDEEEE").is_empty());
+        // Random uppercase words and part of longer tokens.
+        assert!(hits("THE QUICK BROWN FOX JUMPS OVER AB12 CDEF GHIJ KLMN").is_empty());
+        assert!(hits("XDE89370400440532013000").is_empty());
+        assert!(hits("DE89 3704 0044 0532 0130 00AB").is_empty());
+        assert!(hits("sha DE89370400440532013000ff").is_empty());
+    }
+
+    #[test]
+    fn mod97() {
+        assert!(mod97_is_one(b"GB82WEST12345698765432"));
+        assert!(!mod97_is_one(b"GB82WEST12345698765433"));
+        assert!(!mod97_is_one(b"GB82-WEST"));
+    }
 }

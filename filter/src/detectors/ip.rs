@@ -1,16 +1,306 @@
-//! SKELETON: to be implemented.
+//! `pii/ip_address`: IPv4 and IPv6 addresses, labelled `ipv4` or `ipv6`.
+//!
+//! IPv4 is a dotted quad of decimal octets 0-255 without leading zeros, not part of a longer
+//! dotted number (`1.2.3.4.5`), not glued to a word (`v1.2.3.4`) and not introduced by a
+//! version or section word ("version 1.2.3.4", "§ 1.2.3.4"). IPv6 candidates are maximal runs of
+//! hex digits, colons and dots with at least two colons, parsed by `std::net::Ipv6Addr` (full,
+//! `::`-compressed and IPv4-mapped forms); eight groups of exactly two hex digits are a MAC or
+//! EUI-64, not an address. A CIDR suffix (`/24`, `/64`) in range is always included in the span.
+//!
+//! Levels: public unicast -> `L1`; private, loopback, link-local, CGNAT, documentation,
+//! multicast and other reserved ranges -> `L3`; unspecified and broadcast (`0.0.0.0`,
+//! `255.255.255.255`, `::`) -> `L4`. An IPv4-mapped IPv6 address takes its IPv4 level. A
+//! compressed IPv6 address with no decimal digit at all (`dead::beef`) reads like code
+//! (`a::b`) and is `L4`.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use regex::Regex;
 
 use super::{Detector, Finding};
+use crate::policy::Level;
 use crate::text::NormText;
 
-pub struct IpAddress;
+pub struct IpAddress {
+    v4: Regex,
+    v6: Regex,
+    /// A word that makes the dotted number a version, section or similar.
+    not_ip: Regex,
+}
 
 impl IpAddress {
     pub fn new() -> Result<Self, String> {
-        Ok(IpAddress)
+        // Maximal dotted decimal runs: the code keeps those of exactly four parts.
+        let v4 = Regex::new(r"[0-9]+(?:\.[0-9]+)+").map_err(|e| e.to_string())?;
+        // Maximal runs of hex digits, colons and dots containing at least two colons.
+        let v6 = Regex::new(r"[0-9A-Fa-f.]*:[0-9A-Fa-f.:]*:[0-9A-Fa-f.:]*").map_err(|e| e.to_string())?;
+        let not_ip = Regex::new(
+            r"(?i)(?:(?-u:\b)(?:v|ver|version|versions|release|rel|build|firmware|revision|rev|kernel|section|sec|chapter|ch|figure|fig|clause|article|para|paragraph)|§)[.:#]?\s*$",
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(IpAddress { v4, v6, not_ip })
     }
 }
 
 impl Detector for IpAddress {
-    fn scan(&self, _text: &NormText, _out: &mut Vec<Finding>) {}
+    fn scan(&self, text: &NormText, out: &mut Vec<Finding>) {
+        let t = &text.text;
+        let b = t.as_bytes();
+        let mut found = Vec::new();
+        if b.iter().filter(|&&c| c == b':').count() >= 2 {
+            for m in self.v6.find_iter(t) {
+                if let Some(f) = v6_finding(b, m.start(), m.end()) {
+                    found.push(f);
+                }
+            }
+        }
+        if b.iter().filter(|&&c| c == b'.').count() >= 3 {
+            for m in self.v4.find_iter(t) {
+                let Some(f) = v4_finding(b, m.start(), m.end()) else { continue };
+                // The dotted tail of an IPv4-mapped IPv6 address is already reported.
+                if found.iter().any(|g: &Finding| g.start < f.end && f.start < g.end) {
+                    continue;
+                }
+                if self.not_ip.is_match(window_before(t, f.start, 24)) {
+                    continue;
+                }
+                found.push(f);
+            }
+        }
+        found.sort_by_key(|f| (f.start, f.end));
+        out.extend(found);
+    }
+}
+
+fn is_word(c: Option<u8>) -> bool {
+    c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+fn v4_finding(b: &[u8], start: usize, end: usize) -> Option<Finding> {
+    let prev = start.checked_sub(1).and_then(|i| b.get(i)).copied();
+    let prev2 = start.checked_sub(2).and_then(|i| b.get(i)).copied();
+    let next = b.get(end).copied();
+    let next2 = b.get(end + 1).copied();
+    // Glued to a word (`v1.2.3.4`, `1.2.3.4a`) or a dotted name (`a.1.2.3.4`, `1.2.3.4.example`).
+    if is_word(prev) || is_word(next) || (prev == Some(b'.') && is_word(prev2)) || (next == Some(b'.') && is_word(next2)) {
+        return None;
+    }
+    let addr = parse_v4(b.get(start..end)?)?;
+    let end = cidr(b, end, 32);
+    Some(Finding { start, end, level: v4_level(addr), labels: vec!["ipv4".to_string()] })
+}
+
+/// Exactly four decimal octets, 0-255, no leading zeros.
+fn parse_v4(s: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut n = 0;
+    for part in s.split(|&c| c == b'.') {
+        let slot = octets.get_mut(n)?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        let v = part.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))?;
+        *slot = u8::try_from(v).ok()?;
+        n += 1;
+    }
+    (n == 4).then(|| Ipv4Addr::from(octets))
+}
+
+fn v4_level(a: Ipv4Addr) -> Level {
+    let [o0, o1, o2, _] = a.octets();
+    if a.is_unspecified() || a.is_broadcast() {
+        return Level::L4;
+    }
+    let non_public = a.is_private()
+        || a.is_loopback()
+        || a.is_link_local()
+        || a.is_documentation()
+        || a.is_multicast()
+        || o0 == 0                                  // "this network"
+        || o0 >= 240                                // reserved
+        || (o0 == 100 && (64..128).contains(&o1))  // CGNAT 100.64/10
+        || (o0 == 198 && (o1 == 18 || o1 == 19))   // benchmarking 198.18/15
+        || (o0 == 192 && o1 == 0 && o2 == 0); // IETF protocol assignments
+    if non_public {
+        Level::L3
+    } else {
+        Level::L1
+    }
+}
+
+fn v6_finding(b: &[u8], start: usize, end: usize) -> Option<Finding> {
+    let (mut s, mut e) = (start, end);
+    // Sentence punctuation and a lone colon ("address: ::1", "at 2001:db8::1:") are not part of
+    // the address; a double colon is.
+    while s < e && b.get(s) == Some(&b'.') {
+        s += 1;
+    }
+    while e > s && b.get(e - 1) == Some(&b'.') {
+        e -= 1;
+    }
+    if b.get(s) == Some(&b':') && b.get(s + 1) != Some(&b':') {
+        s += 1;
+    }
+    if e >= s + 2 && b.get(e - 1) == Some(&b':') && b.get(e - 2) != Some(&b':') {
+        e -= 1;
+    }
+    let tok = b.get(s..e)?;
+    // `std::vector`, `Vec::new`, `0x1f::` are code, not addresses.
+    if is_word(s.checked_sub(1).and_then(|i| b.get(i)).copied()) || is_word(b.get(e).copied()) {
+        return None;
+    }
+    let addr: Ipv6Addr = std::str::from_utf8(tok).ok()?.parse().ok()?;
+    let compressed = tok.windows(2).any(|w| w == b"::");
+    if !compressed && tok.split(|&c| c == b':').all(|g| g.len() == 2) {
+        return None;
+    }
+    let mut level = v6_level(addr);
+    if compressed && !tok.iter().any(u8::is_ascii_digit) {
+        level = Level::L4;
+    }
+    let e = cidr(b, e, 128);
+    Some(Finding { start: s, end: e, level, labels: vec!["ipv6".to_string()] })
+}
+
+fn v6_level(a: Ipv6Addr) -> Level {
+    if a.is_unspecified() {
+        return Level::L4;
+    }
+    if let Some(v4) = a.to_ipv4_mapped() {
+        return v4_level(v4);
+    }
+    let [s0, s1, ..] = a.segments();
+    // Global unicast is 2000::/3; 2001:db8::/32 inside it is documentation.
+    let global = (s0 & 0xe000) == 0x2000 && !(s0 == 0x2001 && s1 == 0x0db8);
+    if global {
+        Level::L1
+    } else {
+        Level::L3
+    }
+}
+
+/// A prefix length `/N` (N <= `max`, no leading zero, not followed by a digit) right after
+/// `end`: returns the end including it, else `end`.
+fn cidr(b: &[u8], end: usize, max: u32) -> usize {
+    if b.get(end) != Some(&b'/') {
+        return end;
+    }
+    let digits = b.get(end + 1..).unwrap_or(&[]).iter().take_while(|c| c.is_ascii_digit()).count();
+    let Some(num) = b.get(end + 1..end + 1 + digits) else { return end };
+    if !(1..=3).contains(&digits) || (digits > 1 && num.first() == Some(&b'0')) || is_word(b.get(end + 1 + digits).copied()) {
+        return end;
+    }
+    let v = num.iter().fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
+    if v <= max {
+        end + 1 + digits
+    } else {
+        end
+    }
+}
+
+fn window_before(t: &str, pos: usize, n: usize) -> &str {
+    let mut a = pos.saturating_sub(n);
+    while a < pos && !t.is_char_boundary(a) {
+        a += 1;
+    }
+    t.get(a..pos).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::scan_str;
+
+    fn scan(s: &str) -> Vec<(String, Level, Vec<String>)> {
+        IpAddress::new().map(|d| scan_str(&d, s)).unwrap_or_default()
+    }
+
+    fn hits(s: &str) -> Vec<String> {
+        scan(s).into_iter().map(|h| h.0).collect()
+    }
+
+    fn one(s: &str) -> (String, Level, String) {
+        let h = scan(s);
+        assert_eq!(h.len(), 1, "{s:?} -> {h:?}");
+        h.into_iter().next().map(|(m, l, lb)| (m, l, lb.join(","))).unwrap_or((String::new(), Level::L4, String::new()))
+    }
+
+    #[test]
+    fn compiles() {
+        assert!(IpAddress::new().is_ok());
+    }
+
+    #[test]
+    fn ipv4_levels() {
+        assert_eq!(one("connect to 8.8.4.4 now"), ("8.8.4.4".into(), Level::L1, "ipv4".into()));
+        assert_eq!(one("server 93.184.216.34."), ("93.184.216.34".into(), Level::L1, "ipv4".into()));
+        for private in ["10.0.0.1", "172.16.5.4", "192.168.1.1", "127.0.0.1", "169.254.1.1", "100.64.0.1", "192.0.2.1", "198.51.100.7", "203.0.113.9", "224.0.0.1", "240.0.0.1"] {
+            assert_eq!(one(&format!("host {private}")).1, Level::L3, "{private}");
+        }
+        assert_eq!(one("bind 0.0.0.0").1, Level::L4);
+        assert_eq!(one("255.255.255.255").1, Level::L4);
+    }
+
+    #[test]
+    fn ipv4_cidr_and_ports() {
+        assert_eq!(hits("route 10.0.0.0/8 and 203.0.113.0/24"), vec!["10.0.0.0/8", "203.0.113.0/24"]);
+        assert_eq!(hits("1.1.1.1/33 is not a prefix"), vec!["1.1.1.1"]);
+        assert_eq!(hits("http://93.184.216.34:8080/index"), vec!["93.184.216.34"]);
+        assert_eq!(hits("range 10.0.0.1-10.0.0.9"), vec!["10.0.0.1", "10.0.0.9"]);
+    }
+
+    #[test]
+    fn ipv6_forms_and_levels() {
+        assert_eq!(one("use 2606:4700:4700::1111 please"), ("2606:4700:4700::1111".into(), Level::L1, "ipv6".into()));
+        assert_eq!(one("2607:f8b0:4005:080a:0000:0000:0000:200e").1, Level::L1);
+        assert_eq!(one("loopback ::1").1, Level::L3);
+        assert_eq!(one("fe80::1ff:fe23:4567:890a%eth0").0, "fe80::1ff:fe23:4567:890a");
+        assert_eq!(one("fe80::1ff:fe23:4567:890a").1, Level::L3);
+        assert_eq!(one("fd12:3456:789a:1::1").1, Level::L3);
+        assert_eq!(one("doc 2001:db8::1").1, Level::L3);
+        assert_eq!(one("listen on ::").1, Level::L4);
+        assert_eq!(one("prefix 2001:db8:abcd::/48").0, "2001:db8:abcd::/48");
+        assert_eq!(one("[2a00:1450:4001:81c::200e]:443").0, "2a00:1450:4001:81c::200e");
+        assert_eq!(one("address: 2a00:1450::1.").0, "2a00:1450::1");
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6() {
+        assert_eq!(one("::ffff:192.168.1.1"), ("::ffff:192.168.1.1".into(), Level::L3, "ipv6".into()));
+        assert_eq!(one("::ffff:8.8.8.8").1, Level::L1);
+    }
+
+    #[test]
+    fn code_like_ipv6_is_l4() {
+        assert_eq!(one("dead::beef").1, Level::L4);
+    }
+
+    #[test]
+    fn non_ascii_surroundings() {
+        assert_eq!(hits("L'adresse du serveur est 93.184.216.34, n'est-ce pas ?"), vec!["93.184.216.34"]);
+        assert_eq!(hits("サーバーのIPは192.168.0.10です"), vec!["192.168.0.10"]);
+        assert_eq!(hits("アドレス：2001:db8::8a2e:370:7334。"), vec!["2001:db8::8a2e:370:7334"]);
+        assert_eq!(hits("版本 1.2.3.4 éé"), vec!["1.2.3.4"]);
+    }
+
+    #[test]
+    fn hard_negatives() {
+        // Versions and dotted numbers.
+        assert!(hits("1.2.3 and 1.2.3.4.5 and 10.0.0.1.2").is_empty());
+        assert!(hits("version 1.2.3.4, v 4.3.2.1, ver. 1.0.0.1, build: 5.6.7.8, v1.2.3.4").is_empty());
+        assert!(hits("see § 1.2.3.4 and section 2.1.4.3").is_empty());
+        // ...but networking words are not version words.
+        assert_eq!(hits("firewall rule 10.0.0.1, routing table 10.0.0.0/8"), vec!["10.0.0.1", "10.0.0.0/8"]);
+        // Out of range or leading zeros.
+        assert!(hits("256.1.1.1 and 192.168.01.1 and 1.2.3.400").is_empty());
+        // Timestamps, ratios, MAC addresses, EUI-64, hashes.
+        assert!(hits("at 12:30:45 and 2024-01-15T12:30:45.123Z, ratio 1:2:3").is_empty());
+        assert!(hits("mac 00:1A:2B:3C:4D:5E and 00:1a:2b:ff:fe:3c:4d:5e").is_empty());
+        assert!(hits("sha e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855").is_empty());
+        assert!(hits("fingerprint 16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48").is_empty());
+        // C++ and Rust paths.
+        assert!(hits("std::vector<int> v; Vec::new(); a::b::c; ::std::string; foo::bar").is_empty());
+        // Hostnames containing digits.
+        assert!(hits("a.1.2.3.4 and 1.2.3.4.nip.io and ip-10-0-0-1").is_empty());
+    }
 }

@@ -1,16 +1,224 @@
-//! SKELETON: to be implemented.
+//! `pii/us_social_security_number`: US Social Security numbers.
+//!
+//! Formats: `AAA-GG-SSSS`, `AAA GG SSSS` and nine bare digits. Numbers the SSA never issues are
+//! not reported at all: area 000, 666 or 900-999 (the 9xx range is ITINs and advertising
+//! numbers), group 00, serial 0000.
+//!
+//! Levels:
+//! - dashed -> `L1`;
+//! - spaced -> `L1` with a context word (ssn, social security, ...) nearby, else `L2` (three
+//!   space-separated numbers of that shape also occur in plain lists and tables);
+//! - bare nine digits -> `L2` with a context word, else `L4`;
+//! - well-known published or placeholder numbers (078-05-1120 from the Woolworth wallet insert,
+//!   219-09-9999 from an SSA pamphlet, 123-45-6789, one repeated digit such as 111-11-1111) ->
+//!   `L4` in any format, labelled `example`: they are almost always examples in documentation,
+//!   but a paranoid policy may still want them.
+//!
+//! A number that is part of a longer digit sequence (a phone number, ZIP+4, an account number)
+//! is not reported.
+
+use regex::Regex;
 
 use super::{Detector, Finding};
+use crate::policy::Level;
 use crate::text::NormText;
 
-pub struct Ssn;
+/// Widely published numbers that are not anyone's SSN (or were voided).
+const EXAMPLES: &[&[u8; 9]] = &[b"078051120", b"219099999", b"123456789"];
+
+/// How far around a number to look for a context word, in bytes.
+const CONTEXT_BEFORE: usize = 48;
+const CONTEXT_AFTER: usize = 24;
+
+pub struct Ssn {
+    candidate: Regex,
+    context: Regex,
+}
 
 impl Ssn {
     pub fn new() -> Result<Self, String> {
-        Ok(Ssn)
+        let candidate = Regex::new(r"[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}|[0-9]{9}")
+            .map_err(|e| e.to_string())?;
+        let context = Regex::new(
+            r"(?i)(?-u:\b)(?:ssns?(?-u:\b)|social\s+security|soc\.?\s*sec(?-u:\b)|ss\s*#|ss\s*no(?-u:\b)|s\.s\.n)",
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Ssn { candidate, context })
+    }
+
+    fn has_context(&self, t: &str, start: usize, end: usize) -> bool {
+        self.context.is_match(window_before(t, start, CONTEXT_BEFORE))
+            || self.context.is_match(window_after(t, end, CONTEXT_AFTER))
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Dashed,
+    Spaced,
+    Bare,
+}
+
 impl Detector for Ssn {
-    fn scan(&self, _text: &NormText, _out: &mut Vec<Finding>) {}
+    fn scan(&self, text: &NormText, out: &mut Vec<Finding>) {
+        let t = &text.text;
+        let b = t.as_bytes();
+        if b.iter().filter(|c| c.is_ascii_digit()).count() < 9 {
+            return;
+        }
+        for m in self.candidate.find_iter(t) {
+            let (start, end) = (m.start(), m.end());
+            let Some(span) = b.get(start..end) else { continue };
+            let shape = match span.get(3) {
+                Some(b'-') => Shape::Dashed,
+                Some(b' ') => Shape::Spaced,
+                _ => Shape::Bare,
+            };
+            if extends(b, start, end, shape) {
+                continue;
+            }
+            let digits: Vec<u8> = span.iter().copied().filter(u8::is_ascii_digit).collect();
+            let Ok(d9) = <[u8; 9]>::try_from(digits.as_slice()) else { continue };
+            if !issuable(&d9) {
+                continue;
+            }
+            let (level, labels) = if EXAMPLES.contains(&&d9) || d9.iter().all(|&c| c == d9[0]) {
+                (Level::L4, vec!["example".to_string()])
+            } else {
+                let ctx = self.has_context(t, start, end);
+                let level = match (shape, ctx) {
+                    (Shape::Dashed, _) | (Shape::Spaced, true) => Level::L1,
+                    (Shape::Spaced, false) | (Shape::Bare, true) => Level::L2,
+                    (Shape::Bare, false) => Level::L4,
+                };
+                (level, vec![])
+            };
+            out.push(Finding { start, end, level, labels });
+        }
+    }
+}
+
+/// Area, group and serial ranges the SSA issues.
+fn issuable(d: &[u8; 9]) -> bool {
+    let area = &d[..3];
+    let group = &d[3..5];
+    let serial = &d[5..];
+    area != b"000" && area != b"666" && d[0] != b'9' && group != b"00" && serial != b"0000"
+}
+
+/// The number continues into neighbouring digits: glued to a word or digit, a `+` (phone), or
+/// joined by a separator to more digits (`1-555-12-3456`, `123-45-6789-0`, `1.123456789`).
+/// A space only joins when the candidate itself is space-separated: "SSN 1 123-45-6789" is
+/// prose, "12 123 45 6789" is a list of numbers.
+fn extends(b: &[u8], start: usize, end: usize, shape: Shape) -> bool {
+    let joins = |c: u8| matches!(c, b'-' | b'.' | b'/' | b',') || (c == b' ' && shape == Shape::Spaced);
+    let prev = start.checked_sub(1).and_then(|i| b.get(i)).copied();
+    let prev2 = start.checked_sub(2).and_then(|i| b.get(i)).copied();
+    let next = b.get(end).copied();
+    let next2 = b.get(end + 1).copied();
+    let word = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
+    let digit = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_digit());
+    word(prev)
+        || word(next)
+        || prev == Some(b'+')
+        || (prev.is_some_and(joins) && digit(prev2))
+        || (next.is_some_and(joins) && digit(next2))
+}
+
+fn window_before(t: &str, pos: usize, n: usize) -> &str {
+    let mut a = pos.saturating_sub(n);
+    while a < pos && !t.is_char_boundary(a) {
+        a += 1;
+    }
+    t.get(a..pos).unwrap_or("")
+}
+
+fn window_after(t: &str, pos: usize, n: usize) -> &str {
+    let mut z = pos.saturating_add(n).min(t.len());
+    while z > pos && !t.is_char_boundary(z) {
+        z -= 1;
+    }
+    t.get(pos..z).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::scan_str;
+
+    fn scan(s: &str) -> Vec<(String, Level, Vec<String>)> {
+        Ssn::new().map(|d| scan_str(&d, s)).unwrap_or_default()
+    }
+
+    fn hits(s: &str) -> Vec<String> {
+        scan(s).into_iter().map(|h| h.0).collect()
+    }
+
+    fn level(s: &str) -> Option<Level> {
+        let h = scan(s);
+        assert!(h.len() <= 1, "{s:?} -> {h:?}");
+        h.first().map(|h| h.1)
+    }
+
+    #[test]
+    fn compiles() {
+        assert!(Ssn::new().is_ok());
+    }
+
+    #[test]
+    fn formats_and_levels() {
+        assert_eq!(hits("my number is 536-22-1234."), vec!["536-22-1234"]);
+        assert_eq!(level("536-22-1234"), Some(Level::L1));
+        assert_eq!(level("list: 536 22 1234"), Some(Level::L2));
+        assert_eq!(level("SSN: 536 22 1234"), Some(Level::L1));
+        assert_eq!(level("SSN#536221234"), Some(Level::L2));
+        assert_eq!(level("social security number 536221234"), Some(Level::L2));
+        assert_eq!(level("536221234 (ssn)"), Some(Level::L2));
+        assert_eq!(level("soc. sec. 536221234"), Some(Level::L2));
+        assert_eq!(level("ref 536221234"), Some(Level::L4));
+        assert_eq!(hits("a 536-22-1234 b 601-12-0001"), vec!["536-22-1234", "601-12-0001"]);
+    }
+
+    #[test]
+    fn unissuable_numbers_are_rejected() {
+        for s in ["000-12-3456", "666-12-3456", "900-12-3456", "999-12-3456", "536-00-1234", "536-22-0000"] {
+            assert!(hits(s).is_empty(), "{s}");
+        }
+        // The 987-65-432x advertising block is in the 9xx area.
+        assert!(hits("987-65-4320").is_empty());
+    }
+
+    #[test]
+    fn known_examples_are_l4() {
+        for s in ["078-05-1120", "219-09-9999", "123-45-6789", "SSN 123456789", "111-11-1111", "222 22 2222"] {
+            let h = scan(s);
+            assert_eq!(h.len(), 1, "{s}");
+            assert_eq!(h[0].1, Level::L4, "{s}");
+            assert_eq!(h[0].2, vec!["example".to_string()]);
+        }
+    }
+
+    #[test]
+    fn non_ascii_surroundings() {
+        assert_eq!(hits("Mon numéro de sécurité sociale américain est 536-22-1234, d'accord ?"), vec!["536-22-1234"]);
+        assert_eq!(hits("社会保障番号は536-22-1234です"), vec!["536-22-1234"]);
+        // Context word before a multi-byte prefix: the window must respect char boundaries.
+        assert_eq!(level("SSN → «536221234»"), Some(Level::L2));
+        assert_eq!(level("ééééééééééééééééééééééééééééééééé536221234"), Some(Level::L4));
+    }
+
+    #[test]
+    fn hard_negatives() {
+        // Phone numbers.
+        assert!(hits("call 415-555-2671 or (415) 555-2671 or 4155552671 or +1 536 22 1234").is_empty());
+        assert!(hits("1-536-22-1234 and 536-22-1234-5").is_empty());
+        // ZIP+4 and dates.
+        assert!(hits("Springfield, IL 62704-1234 on 2024-01-15 or 15.01.2024").is_empty());
+        // Part of longer digit runs or words.
+        assert!(hits("order 5362212345 and 15362212345 and A536-22-1234 and 536-22-1234x").is_empty());
+        assert!(hits("12 536 22 1234 and 536 22 1234 5").is_empty());
+        assert!(hits("price 1.536221234 or 536221234.50").is_empty());
+        // Mixed separators.
+        assert!(hits("536-22 1234 and 536 22-1234").is_empty());
+    }
 }

@@ -1,0 +1,436 @@
+//! The `parapet` command line.
+//!
+//! Exit codes: 0 success; 1 the command ran and found a problem (`verify` mismatches or an
+//! empty corpus); 2 a setup or usage error (bad flag, unreadable file, invalid config, module
+//! that does not load).
+
+mod http;
+mod screen;
+mod serve;
+mod verify;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::abi::LogLevel;
+use crate::hostcalls::{Clock, LogRecord};
+use crate::proxywasm::{ConfigRejected, Disposition, Filter, HostOptions, HostResponse, DEFAULT_FUEL, DEFAULT_MEMORY_LIMIT};
+use crate::runtime::{self, Runtime, WASMTIME_VERSION};
+
+const MAIN_HELP: &str = "\
+parapet: Parapet's LLM guard, run from the same proxy-wasm module Envoy loads
+
+Usage: parapet [GLOBAL OPTIONS] <COMMAND> [OPTIONS]
+
+Commands:
+  screen   Guard requests read from stdin (one JSON object per line) through the module
+  serve    Serve POST /v2/guard over HTTP/1.1 from the module
+  verify   Check that the module answers a corpus byte for byte like the native core
+  version  Print versions
+  help     Print this help, or a command's: parapet help screen
+
+Global options (also accepted after the command):
+  --module FILE        Run this proxy-wasm module instead of the embedded one
+  --no-cache           Do not use the compiled-module cache ($PARAPET_CACHE/wasmtime or
+                       $HOME/.cache/parapet/wasmtime)
+  --fuel N             Fuel per request, about one unit per wasm instruction
+                       [default: 20000000000]
+  --memory-limit MIB   Linear memory per VM [default: 512, or 16 x max_body_bytes if larger]
+  --log-level LEVEL    Module log lines at or above LEVEL go to stderr: trace, debug, info,
+                       warn, error, critical [default: warn]
+  -h, --help           Print help
+  -V, --version        Print version
+
+Exit status: 0 ok; 1 verify found mismatches or an empty corpus; 2 setup or usage error.";
+
+const SCREEN_HELP: &str = "\
+Guard requests on stdin through the module, as POST <guard_path> (default /v2/guard).
+
+Usage: parapet screen [--policy NAME | --project ID] [--config FILE]
+
+Each stdin line is one guard request body (Lakera-compatible JSON). Each stdout line is the
+response body for the line at the same position: a verdict, or the error object the module
+answers for that line (invalid JSON, unknown project, ...). Errors in a line never stop the
+command; only setup errors exit non-zero.
+
+Options:
+  --config FILE   Parapet config (JSON) [default: {} = built-in policies]
+  --project ID    Send ID in the configured project header (default x-parapet-project);
+                  a line's own project_id still takes precedence
+  --policy NAME   Screen under policy NAME: the effective config gets default_policy = NAME,
+                  so lines without a project use NAME (a line's project_id still selects its
+                  project's policy)
+  -h, --help      Print help";
+
+const SERVE_HELP: &str = "\
+Serve the guard API over HTTP/1.1 from the module.
+
+Usage: parapet serve [--addr ADDR] [--config FILE] [--workers N]
+
+Routes: POST <guard_path> (default /v2/guard) answered by the module; GET /healthz; other
+paths 404 JSON; other methods on the guard path 405 JSON. Request bodies may use
+content-length or chunked encoding; at most max_body_bytes + 1 bytes are read, a larger body
+gets 413 JSON. Prints the listening address on startup; stop with Ctrl-C / SIGTERM.
+
+Options:
+  --addr ADDR     Listen address [default: 127.0.0.1:8080; port 0 picks a free port]
+  --config FILE   Parapet config (JSON) [default: {}]
+  --workers N     Wasm VMs (one per worker thread) [default: number of CPUs, at most 8]
+  -h, --help      Print help";
+
+const VERIFY_HELP: &str = "\
+Run a corpus through the native core and through the module, and compare.
+
+Usage: parapet verify CORPUS.jsonl [--config FILE] [--project ID] [--show N]
+
+Each line of CORPUS is one request body, byte for byte (malformed lines are cases too). Each
+goes to the native core (Guard::guard_http) and to the module in wasmtime (POST /v2/guard);
+status and response bytes must be equal. Prints the number of cases and mismatches and the
+first mismatching lines with both outputs. Exits 1 on any mismatch or an empty corpus.
+
+Options:
+  --config FILE   Parapet config (JSON) [default: {}]
+  --project ID    Send ID as the project (header for the module, context for the core)
+  --show N        Print at most N mismatches [default: 5]
+  -h, --help      Print help";
+
+/// An error that ends the command with a message and an exit code.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError { code: 2, message: message.into() }
+    }
+
+    pub fn setup(message: impl Into<String>) -> CliError {
+        CliError { code: 2, message: message.into() }
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(e: anyhow::Error) -> Self {
+        CliError::setup(format!("{e:#}"))
+    }
+}
+
+type CliResult<T> = Result<T, CliError>;
+
+/// Options valid for every command.
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub module: Option<PathBuf>,
+    pub no_cache: bool,
+    pub fuel: u64,
+    pub memory_limit_mib: Option<usize>,
+    pub log_level: LogLevel,
+}
+
+/// Parsed flags of one command: `--name value` pairs, switches and positionals.
+#[derive(Debug, Default)]
+struct Flags {
+    values: Vec<(String, String)>,
+    positionals: Vec<String>,
+}
+
+impl Flags {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.values.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+const GLOBAL_VALUE_FLAGS: &[&str] = &["--module", "--fuel", "--memory-limit", "--log-level"];
+
+fn command_flags(cmd: &str) -> (&'static [&'static str], &'static str) {
+    match cmd {
+        "screen" => (&["--policy", "--project", "--config"], SCREEN_HELP),
+        "serve" => (&["--addr", "--config", "--workers"], SERVE_HELP),
+        "verify" => (&["--config", "--project", "--show"], VERIFY_HELP),
+        _ => (&[], MAIN_HELP),
+    }
+}
+
+enum Parsed {
+    Run { cmd: String, global: Global, flags: Flags },
+    Print(String),
+}
+
+fn parse(args: &[String]) -> CliResult<Parsed> {
+    let mut global = Global { module: None, no_cache: false, fuel: DEFAULT_FUEL, memory_limit_mib: None, log_level: LogLevel::Warn };
+    let mut cmd: Option<String> = None;
+    let mut flags = Flags::default();
+    let mut help = false;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        if arg == "--" {
+            flags.positionals.extend(args[i..].iter().cloned());
+            break;
+        }
+        if arg == "-h" || arg == "--help" {
+            help = true;
+            continue;
+        }
+        if arg == "-V" || arg == "--version" {
+            return Ok(Parsed::Print(version_text()));
+        }
+        if arg == "--no-cache" {
+            global.no_cache = true;
+            continue;
+        }
+        if arg.starts_with('-') && arg.len() > 1 {
+            let (name, inline) = match arg.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (arg.clone(), None),
+            };
+            let is_global = GLOBAL_VALUE_FLAGS.contains(&name.as_str());
+            let allowed = cmd.as_deref().map(|c| command_flags(c).0).unwrap_or(&[]);
+            if !is_global && !allowed.contains(&name.as_str()) {
+                let hint = match &cmd {
+                    Some(c) => format!("see `parapet {c} --help`"),
+                    None => "see `parapet --help`".to_string(),
+                };
+                return Err(CliError::usage(format!("unknown option {name}; {hint}")));
+            }
+            let value = match inline {
+                Some(v) => v,
+                None => {
+                    let v = args.get(i).cloned().ok_or_else(|| CliError::usage(format!("{name} needs a value")))?;
+                    i += 1;
+                    v
+                }
+            };
+            match name.as_str() {
+                "--module" => global.module = Some(PathBuf::from(value)),
+                "--fuel" => {
+                    global.fuel = value.parse().ok().filter(|n| *n > 0).ok_or_else(|| CliError::usage(format!("--fuel: expected a positive integer, got {value:?}")))?
+                }
+                "--memory-limit" => {
+                    let mib: usize = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=4096).contains(n))
+                        .ok_or_else(|| CliError::usage(format!("--memory-limit: expected MiB between 1 and 4096, got {value:?}")))?;
+                    global.memory_limit_mib = Some(mib);
+                }
+                "--log-level" => {
+                    global.log_level = LogLevel::parse(&value).ok_or_else(|| CliError::usage(format!("--log-level: unknown level {value:?}")))?
+                }
+                _ => flags.values.push((name, value)),
+            }
+            continue;
+        }
+        if cmd.is_none() {
+            cmd = Some(arg.clone());
+        } else {
+            flags.positionals.push(arg.clone());
+        }
+    }
+    let Some(cmd) = cmd else {
+        return Ok(Parsed::Print(MAIN_HELP.to_string()));
+    };
+    match cmd.as_str() {
+        "help" => {
+            let topic = flags.positionals.first().map(String::as_str).unwrap_or("");
+            return Ok(Parsed::Print(command_flags(topic).1.to_string()));
+        }
+        "version" => return Ok(Parsed::Print(version_text())),
+        "screen" | "serve" | "verify" => {}
+        other => return Err(CliError::usage(format!("unknown command {other:?}; see `parapet --help`"))),
+    }
+    if help {
+        return Ok(Parsed::Print(command_flags(&cmd).1.to_string()));
+    }
+    Ok(Parsed::Run { cmd, global, flags })
+}
+
+fn version_text() -> String {
+    format!(
+        "parapet {} (parapet-filter {}, wasmtime {WASMTIME_VERSION}, proxy-wasm ABI 0.2.1)\nembedded module: {} ({} bytes)",
+        env!("CARGO_PKG_VERSION"),
+        parapet_filter::VERSION,
+        crate::EMBEDDED_ENVOY_WASM_PATH,
+        crate::EMBEDDED_ENVOY_WASM.len()
+    )
+}
+
+/// Entry point of the `parapet` binary.
+pub fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = parse(&args).and_then(|p| match p {
+        Parsed::Print(text) => {
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Parsed::Run { cmd, global, flags } => match cmd.as_str() {
+            "screen" => screen::run(&global, &flags),
+            "serve" => serve::run(&global, &flags),
+            _ => verify::run(&global, &flags),
+        },
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("parapet: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// Everything a command needs: the checked config, the compiled module, VM options.
+pub(crate) struct Setup {
+    pub config_bytes: Vec<u8>,
+    pub config: parapet_filter::Config,
+    pub runtime: Arc<Runtime>,
+    pub opts: HostOptions,
+    pub log_level: LogLevel,
+    pub module_label: String,
+}
+
+impl Setup {
+    /// Reads and checks the config natively (precise errors naming the field), optionally
+    /// derives the `--policy` config, and loads the module.
+    pub fn new(global: &Global, config_path: Option<&str>, policy: Option<&str>) -> CliResult<Setup> {
+        let (mut config_bytes, label) = match config_path {
+            Some(p) => (std::fs::read(p).map_err(|e| CliError::setup(format!("cannot read config {p}: {e}")))?, p.to_string()),
+            None => (b"{}".to_vec(), "the default config".to_string()),
+        };
+        let mut config = parapet_filter::Config::compile(&config_bytes).map_err(|e| CliError::setup(format!("{label}: {e}")))?;
+        if let Some(name) = policy {
+            config_bytes = with_default_policy(&config_bytes, name).map_err(|e| CliError::setup(format!("{label}: {e}")))?;
+            config = parapet_filter::Config::compile(&config_bytes).map_err(|e| {
+                if e.field == "default_policy" {
+                    let known: Vec<&str> = config.policies.keys().map(String::as_str).collect();
+                    CliError::setup(format!("--policy {name}: no such policy in {label}; known policies: {}", known.join(", ")))
+                } else {
+                    CliError::setup(format!("{label} with --policy {name}: {e}"))
+                }
+            })?;
+        }
+        let (wasm, module_label) = match &global.module {
+            Some(p) => (std::fs::read(p).map_err(|e| CliError::setup(format!("cannot read module {}: {e}", p.display())))?, p.display().to_string()),
+            None => (crate::EMBEDDED_ENVOY_WASM.to_vec(), "embedded parapet_envoy.wasm".to_string()),
+        };
+        let cache = if global.no_cache { None } else { runtime::default_cache_dir() };
+        let runtime = Runtime::new(&wasm, cache.as_deref()).map_err(|e| CliError::setup(format!("module {module_label}: {e:#}")))?;
+        let default_mib = (DEFAULT_MEMORY_LIMIT >> 20).max(config.max_body_bytes.saturating_mul(16) >> 20).min(4096);
+        let opts = HostOptions {
+            fuel: global.fuel,
+            memory_limit: global.memory_limit_mib.unwrap_or(default_mib) << 20,
+            log_level: LogLevel::Info.min(global.log_level),
+            clock: Clock::System,
+            ..HostOptions::default()
+        };
+        Ok(Setup { config_bytes, config, runtime: Arc::new(runtime), opts, log_level: global.log_level, module_label })
+    }
+
+    /// Starts one VM. `print_startup_logs`: show its start-up log lines (once per command).
+    pub fn filter(&self, print_startup_logs: bool) -> CliResult<Filter> {
+        let mut f = Filter::with_runtime(self.runtime.clone(), &self.config_bytes, self.opts.clone()).map_err(|e| {
+            match e.downcast_ref::<ConfigRejected>() {
+                Some(r) => CliError::setup(format!("module {}: {r}", self.module_label)),
+                None => CliError::setup(format!("module {}: {e:#}", self.module_label)),
+            }
+        })?;
+        let logs = f.take_startup_logs();
+        if print_startup_logs {
+            self.print_logs(&logs, None);
+        }
+        Ok(f)
+    }
+
+    pub fn print_logs(&self, logs: &[LogRecord], prefix: Option<&str>) {
+        let mut err = std::io::stderr().lock();
+        for r in logs.iter().filter(|r| r.level >= self.log_level) {
+            let who = if r.from_host { "host" } else { "module" };
+            let _ = match prefix {
+                Some(p) => writeln!(err, "parapet: {p}: {who} [{}] {}", r.level.as_str(), r.message),
+                None => writeln!(err, "parapet: {who} [{}] {}", r.level.as_str(), r.message),
+            };
+        }
+    }
+
+    /// The guard endpoint path; an error if the config disables it.
+    pub fn guard_path(&self) -> CliResult<String> {
+        self.config.guard_path.clone().ok_or_else(|| CliError::setup("the config disables the guard endpoint (guard_path is null)"))
+    }
+}
+
+/// Sets `default_policy` in a config document (an empty document counts as `{}`).
+fn with_default_policy(config: &[u8], policy: &str) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(config).map_err(|_| "config is not UTF-8".to_string())?;
+    let mut doc: serde_json::Value = if text.trim().is_empty() { serde_json::json!({}) } else { serde_json::from_str(text).map_err(|e| e.to_string())? };
+    let obj = doc.as_object_mut().ok_or_else(|| "config must be a JSON object".to_string())?;
+    obj.insert("default_policy".into(), serde_json::Value::String(policy.to_string()));
+    serde_json::to_vec(&doc).map_err(|e| e.to_string())
+}
+
+/// The status and body a guard request ends with. A module that did not answer gets a host
+/// error in the same JSON shape as the core's errors.
+pub(crate) fn reply_of(resp: &HostResponse) -> (u16, Vec<u8>) {
+    match &resp.disposition {
+        Disposition::Local | Disposition::Failed { .. } => (resp.status, resp.body.clone()),
+        Disposition::Forwarded => (
+            502,
+            parapet_filter::ApiError::new(502, "module_did_not_answer", "the filter module let the guard request through instead of answering it").to_json(),
+        ),
+        Disposition::Paused => {
+            (504, parapet_filter::ApiError::new(504, "module_paused", "the filter module paused the guard request and never answered").to_json())
+        }
+    }
+}
+
+/// Guard responses are compact JSON; keep each on one line whatever the module returns.
+pub(crate) fn one_line(body: &[u8]) -> Vec<u8> {
+    if !body.contains(&b'\n') {
+        return body.to_vec();
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => serde_json::to_vec(&v).unwrap_or_else(|_| body.iter().map(|b| if *b == b'\n' { b' ' } else { *b }).collect()),
+        Err(_) => body.iter().map(|b| if *b == b'\n' { b' ' } else { *b }).collect(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn flags_anywhere_and_errors() {
+        let Ok(Parsed::Run { cmd, global, flags }) = parse(&args("--no-cache screen --policy public-facing --module m.wasm")) else { panic!() };
+        assert_eq!(cmd, "screen");
+        assert!(global.no_cache);
+        assert_eq!(global.module, Some(PathBuf::from("m.wasm")));
+        assert_eq!(flags.get("--policy"), Some("public-facing"));
+        assert!(parse(&args("screen --addr x")).is_err());
+        assert!(parse(&args("nope")).is_err());
+        assert!(parse(&args("verify --show")).is_err());
+        assert!(matches!(parse(&args("serve --help")), Ok(Parsed::Print(t)) if t.contains("--addr")));
+        assert!(matches!(parse(&args("help verify")), Ok(Parsed::Print(t)) if t.contains("CORPUS")));
+        let Ok(Parsed::Run { flags, .. }) = parse(&args("verify c.jsonl --config=x.json")) else { panic!() };
+        assert_eq!(flags.positionals, vec!["c.jsonl"]);
+        assert_eq!(flags.get("--config"), Some("x.json"));
+    }
+
+    #[test]
+    fn policy_is_the_default_policy() {
+        let out = with_default_policy(b"", "strict").unwrap();
+        assert_eq!(out, br#"{"default_policy":"strict"}"#);
+        let out = with_default_policy(br#"{"mode":"monitor","default_policy":"a"}"#, "b").unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["default_policy"], "b");
+        assert_eq!(v["mode"], "monitor");
+        assert!(with_default_policy(b"[1]", "b").is_err());
+    }
+}
