@@ -321,7 +321,7 @@ mod tests {
         assert_eq!(GuardRequest::parse(b"[1]", 10).unwrap_err().code, "invalid_request");
         assert_eq!(GuardRequest::parse(b"{\"a\":\"\xff\"}", 10).unwrap_err().code, "invalid_utf8");
         assert_eq!(GuardRequest::parse(br#"{"messages":[{"role":"user","content":"\ud800"}]}"#, 10).unwrap_err().code, "invalid_json");
-        let many = format!("{{\"messages\":[{}]}}", vec![r#"{"role":"user","content":"x"}"#; 11].join(","));
+        let many = format!("{{\"messages\":[{}]}}", [r#"{"role":"user","content":"x"}"#; 11].join(","));
         let e = GuardRequest::parse(many.as_bytes(), 10).unwrap_err();
         assert_eq!((e.status, e.code), (413, "too_many_messages"));
     }

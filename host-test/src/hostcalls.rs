@@ -223,7 +223,7 @@ fn copy_out(c: &mut C<'_>, data: &[u8], ptr_ptr: i32, size_ptr: i32) -> R {
     if data.is_empty() {
         return Ok(if write_u32(c, ptr_ptr, 0) && write_u32(c, size_ptr, 0) { status::OK } else { status::INVALID_MEMORY_ACCESS });
     }
-    let Some(malloc) = c.data().malloc else { return Ok(status::INTERNAL_FAILURE) };
+    let Some(malloc) = c.data().malloc.clone() else { return Ok(status::INTERNAL_FAILURE) };
     let Ok(len) = i32::try_from(data.len()) else { return Ok(status::INTERNAL_FAILURE) };
     let p = malloc.call(&mut *c, len)?;
     if p == 0 {

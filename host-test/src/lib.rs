@@ -15,7 +15,7 @@ pub mod proxywasm;
 pub mod runtime;
 
 pub use hostcalls::{Clock, LocalReply, LogRecord, Metric};
-pub use proxywasm::{ConfigRejected, Disposition, Filter, HostOptions, HostResponse, HttpRequest, UpstreamResponse};
+pub use proxywasm::{ConfigRejected, Disposition, Filter, HostOptions, HostResponse, HttpRequest, UpstreamRequest, UpstreamResponse};
 pub use runtime::{ModuleInfo, Runtime};
 
 /// The Envoy filter module this binary was built with (see build.rs).

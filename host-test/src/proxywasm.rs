@@ -95,6 +95,13 @@ impl HttpRequest {
     }
 }
 
+/// A forwarded request as the upstream receives it (after the module's changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamRequest {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
 #[derive(Debug, Clone)]
 pub struct UpstreamResponse {
     pub status: u16,
@@ -131,7 +138,7 @@ pub struct HostResponse {
     /// Response headers the module added or changed during the response phase.
     pub added_response_headers: Vec<(String, String)>,
     /// Forwarded requests: headers and body as the upstream received them.
-    pub upstream_request: Option<(Vec<(String, String)>, Vec<u8>)>,
+    pub upstream_request: Option<UpstreamRequest>,
     /// The module closed (reset) the stream.
     pub reset: bool,
     pub logs: Vec<LogRecord>,
@@ -296,7 +303,7 @@ impl Vm {
         let on_vm_start = required::<(i32, i32), i32>(store, &inst, "proxy_on_vm_start")?;
         let on_configure = required::<(i32, i32), i32>(store, &inst, "proxy_on_configure")?;
         let exports = Exports {
-            on_context_create,
+            on_context_create: on_context_create.clone(),
             on_request_headers: typed(store, &inst, "proxy_on_request_headers")?,
             on_request_body: typed(store, &inst, "proxy_on_request_body")?,
             on_response_headers: typed(store, &inst, "proxy_on_response_headers")?,
@@ -426,8 +433,8 @@ impl Vm {
             None => (Disposition::Paused, None),
         };
         let upstream_request = (disposition == Disposition::Forwarded).then(|| {
-            let h = store.data().stream.as_ref().map(|s| pairs_to_strings(&s.request_headers)).unwrap_or_default();
-            (h, forwarded_body)
+            let headers = store.data().stream.as_ref().map(|s| pairs_to_strings(&s.request_headers)).unwrap_or_default();
+            UpstreamRequest { headers, body: forwarded_body }
         });
 
         let mut out = HostResponse {

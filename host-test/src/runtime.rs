@@ -160,7 +160,26 @@ fn load_module(engine: &Engine, wasm: &[u8], cache_dir: Option<&Path>) -> Result
         std::fs::rename(&tmp, &path)?;
         Ok(())
     });
+    if written.is_ok() {
+        prune_cache(dir, &path);
+    }
     Ok((module, written.is_ok().then_some(path), false))
+}
+
+/// Keeps the cache small: the newest few compiled modules stay, older ones go.
+fn prune_cache(dir: &Path, keep: &Path) {
+    const KEEP: usize = 6;
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p != keep && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("module-") && n.ends_with(".cwasm")))
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, p) in files.into_iter().skip(KEEP - 1) {
+        std::fs::remove_file(p).ok();
+    }
 }
 
 /// `$PARAPET_CACHE/wasmtime`, else `$HOME/.cache/parapet/wasmtime`; `None` without a home.

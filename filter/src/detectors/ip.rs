@@ -9,9 +9,10 @@
 //!
 //! Levels: public unicast -> `L1`; private, loopback, link-local, CGNAT, documentation,
 //! multicast and other reserved ranges -> `L3`; unspecified and broadcast (`0.0.0.0`,
-//! `255.255.255.255`, `::`) -> `L4`. An IPv4-mapped IPv6 address takes its IPv4 level. A
-//! compressed IPv6 address with no decimal digit at all (`dead::beef`) reads like code
-//! (`a::b`) and is `L4`.
+//! `255.255.255.255`, `::`) -> `L4`. An IPv4-mapped IPv6 address takes its IPv4 level. Two
+//! ambiguous shapes are graded down: four one-digit parts (`1.2.3.4`, an outline number as often
+//! as an address) are at most `L3`, and a compressed IPv6 address with no decimal digit at all
+//! (`dead::beef`) reads like code (`a::b`) and is `L4`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -55,10 +56,16 @@ impl Detector for IpAddress {
             }
         }
         if b.iter().filter(|&&c| c == b'.').count() >= 3 {
+            let v6_count = found.len();
+            // Index of the first IPv6 finding that may overlap: both lists are in text order.
+            let mut k = 0;
             for m in self.v4.find_iter(t) {
                 let Some(f) = v4_finding(b, m.start(), m.end()) else { continue };
+                while k < v6_count && found.get(k).is_some_and(|g| g.end <= f.start) {
+                    k += 1;
+                }
                 // The dotted tail of an IPv4-mapped IPv6 address is already reported.
-                if found.iter().any(|g: &Finding| g.start < f.end && f.start < g.end) {
+                if k < v6_count && found.get(k).is_some_and(|g| g.start < f.end) {
                     continue;
                 }
                 if self.not_ip.is_match(window_before(t, f.start, 24)) {
@@ -68,7 +75,14 @@ impl Detector for IpAddress {
             }
         }
         found.sort_by_key(|f| (f.start, f.end));
-        out.extend(found);
+        // Adjacent candidates can touch through a prefix length; keep the first of any overlap.
+        let mut last_end = 0;
+        for f in found {
+            if f.start >= last_end {
+                last_end = f.end;
+                out.push(f);
+            }
+        }
     }
 }
 
@@ -82,12 +96,22 @@ fn v4_finding(b: &[u8], start: usize, end: usize) -> Option<Finding> {
     let next = b.get(end).copied();
     let next2 = b.get(end + 1).copied();
     // Glued to a word (`v1.2.3.4`, `1.2.3.4a`) or a dotted name (`a.1.2.3.4`, `1.2.3.4.example`).
-    if is_word(prev) || is_word(next) || (prev == Some(b'.') && is_word(prev2)) || (next == Some(b'.') && is_word(next2)) {
+    if is_word(prev)
+        || is_word(next)
+        || (prev == Some(b'.') && is_word(prev2))
+        || (next == Some(b'.') && is_word(next2))
+    {
         return None;
     }
     let addr = parse_v4(b.get(start..end)?)?;
+    let mut level = v4_level(addr);
+    // Four one-digit parts ("1.2.3.4", "2.5.5.2") are as often outline numbers or versions as
+    // addresses; the public ones among them (1.1.1.1, 8.8.8.8) are resolvers, not personal data.
+    if end - start == 7 {
+        level = level.max(Level::L3);
+    }
     let end = cidr(b, end, 32);
-    Some(Finding { start, end, level: v4_level(addr), labels: vec!["ipv4".to_string()] })
+    Some(Finding { start, end, level, labels: vec!["ipv4".to_string()] })
 }
 
 /// Exactly four decimal octets, 0-255, no leading zeros.
@@ -187,7 +211,12 @@ fn cidr(b: &[u8], end: usize, max: u32) -> usize {
     }
     let digits = b.get(end + 1..).unwrap_or(&[]).iter().take_while(|c| c.is_ascii_digit()).count();
     let Some(num) = b.get(end + 1..end + 1 + digits) else { return end };
-    if !(1..=3).contains(&digits) || (digits > 1 && num.first() == Some(&b'0')) || is_word(b.get(end + 1 + digits).copied()) {
+    // `/8` must end there: not `/8a`, `/8:…` (the start of another address) or `/8.5`.
+    let after = b.get(end + 1 + digits).copied();
+    let continues = is_word(after)
+        || matches!(after, Some(b':' | b'/'))
+        || (after == Some(b'.') && is_word(b.get(end + 2 + digits).copied()));
+    if !(1..=3).contains(&digits) || (digits > 1 && num.first() == Some(&b'0')) || continues {
         return end;
     }
     let v = num.iter().fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
@@ -232,9 +261,22 @@ mod tests {
 
     #[test]
     fn ipv4_levels() {
-        assert_eq!(one("connect to 8.8.4.4 now"), ("8.8.4.4".into(), Level::L1, "ipv4".into()));
+        assert_eq!(one("connect to 1.0.0.19 now"), ("1.0.0.19".into(), Level::L1, "ipv4".into()));
+        assert_eq!(one("connect to 8.8.4.4 now"), ("8.8.4.4".into(), Level::L3, "ipv4".into()));
         assert_eq!(one("server 93.184.216.34."), ("93.184.216.34".into(), Level::L1, "ipv4".into()));
-        for private in ["10.0.0.1", "172.16.5.4", "192.168.1.1", "127.0.0.1", "169.254.1.1", "100.64.0.1", "192.0.2.1", "198.51.100.7", "203.0.113.9", "224.0.0.1", "240.0.0.1"] {
+        for private in [
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "240.0.0.1",
+        ] {
             assert_eq!(one(&format!("host {private}")).1, Level::L3, "{private}");
         }
         assert_eq!(one("bind 0.0.0.0").1, Level::L4);
@@ -245,6 +287,8 @@ mod tests {
     fn ipv4_cidr_and_ports() {
         assert_eq!(hits("route 10.0.0.0/8 and 203.0.113.0/24"), vec!["10.0.0.0/8", "203.0.113.0/24"]);
         assert_eq!(hits("1.1.1.1/33 is not a prefix"), vec!["1.1.1.1"]);
+        assert_eq!(hits("10.0.0.0/8. Done"), vec!["10.0.0.0/8"]);
+        assert_eq!(hits("1::/0::ff"), vec!["1::", "0::ff"]);
         assert_eq!(hits("http://93.184.216.34:8080/index"), vec!["93.184.216.34"]);
         assert_eq!(hits("range 10.0.0.1-10.0.0.9"), vec!["10.0.0.1", "10.0.0.9"]);
     }
@@ -281,6 +325,7 @@ mod tests {
         assert_eq!(hits("サーバーのIPは192.168.0.10です"), vec!["192.168.0.10"]);
         assert_eq!(hits("アドレス：2001:db8::8a2e:370:7334。"), vec!["2001:db8::8a2e:370:7334"]);
         assert_eq!(hits("版本 1.2.3.4 éé"), vec!["1.2.3.4"]);
+        assert_eq!(hits("IPアドレス：203.0.113.77、ポート8080"), vec!["203.0.113.77"]);
     }
 
     #[test]
@@ -302,5 +347,31 @@ mod tests {
         assert!(hits("std::vector<int> v; Vec::new(); a::b::c; ::std::string; foo::bar").is_empty());
         // Hostnames containing digits.
         assert!(hits("a.1.2.3.4 and 1.2.3.4.nip.io and ip-10-0-0-1").is_empty());
+    }
+
+    /// Pseudo-random inputs from `alphabet`: no panic, findings non-empty, in order, disjoint
+    /// and on char boundaries.
+    #[test]
+    fn fuzz_invariants() {
+        let alphabet: Vec<&str> =
+            "0|1|2|4|5|7|9|00|123|4111| | |-|.|(|)|+|/|:|,|#|é|日|\u{a0}|\u{200b}|\n|a|Z|::|ff|fe80|255|192.168|/24|v"
+                .split('|')
+                .collect();
+        let Ok(d) = IpAddress::new() else { return };
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..3000 {
+            let mut s = String::new();
+            for _ in 0..48 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                s.push_str(alphabet[(x >> 33) as usize % alphabet.len()]);
+            }
+            let n = NormText::new(&s);
+            let mut out = Vec::new();
+            d.scan(&n, &mut out);
+            for f in &out {
+                assert!(f.start < f.end && n.text.is_char_boundary(f.start) && n.text.is_char_boundary(f.end), "{s:?}");
+            }
+            assert!(out.windows(2).all(|w| w[0].end <= w[1].start), "{s:?}");
+        }
     }
 }

@@ -7,16 +7,19 @@
 //! - international: `+` or `00`, a valid E.164 country code, 7-15 significant digits (a `(0)`
 //!   trunk digit does not count), at most one separator kind besides spaces;
 //! - NANP: `(415) 555-2671`, `415-555-2671`, `415.555.2671`, `415 555 2671`, optional leading
-//!   `1`, area and exchange codes starting with 2-9;
+//!   `1`, area and exchange codes starting with 2-9 (placeholders such as `555-123-4567` break
+//!   that rule and are graded down);
 //! - national with trunk prefix: `020 7946 0958`, `01 23 45 67 89`, `03-1234-5678`,
-//!   `089/1234567`: leading `0` (not `00`), 9-12 digits, one separator kind throughout;
+//!   `089/1234567`: leading `0` (not `00`), 9-12 digits, one separator kind throughout, pairs
+//!   only as five pairs (French/Dutch style), not the SSN shape `078-05-1120`;
 //! - bare digits (`4155552671`): only next to a context word (call, phone, tel, mobile, cell,
 //!   whatsapp, fax, "reach me", ...).
 //!
 //! Levels (`L1` = certain): `+` grouped, NANP with parentheses or dashes -> `L1`; `+`
 //! contiguous, `00` grouped, NANP dotted, national -> `L2`; NANP with spaces only -> `L3`; any of
 //! those next to a context word -> `L1`. Bare digits with context -> `L3` for plausible lengths
-//! (NANP 10/11 digits, trunk-0 10/11 digits), `L4` for other 7-15 digit runs. A reference word
+//! (NANP 10/11 digits, trunk-0 10/11 digits), `L4` for other 7-15 digit runs. A NANP placeholder
+//! is `L2` with parentheses or dashes, else needs a context word (`L3`). A reference word
 //! (order, invoice, ISBN, account, ...) or `#` before a non-`L1` shape without a phone context
 //! word drops it. When a token only yields a phone after dropping space-joined neighbours
 //! ("2024-01-15 415-555-2671"), the level is one step less certain.
@@ -89,7 +92,7 @@ enum Kind {
     Medium,
     /// NANP separated by spaces only.
     Weak,
-    /// No separators: a phone only next to a context word.
+    /// Bare digits, or a shape too weak alone: a phone only next to a context word.
     Bare { plausible: bool },
 }
 
@@ -101,11 +104,20 @@ impl Detector for Phone {
             return;
         }
         for m in self.token.find_iter(t) {
+            if m.len() < 7 {
+                continue;
+            }
             let Some(tok) = parse(b, m.start(), m.end()) else { continue };
+            // Digits glued to a word belong to an identifier (`DE89 3704 …`, `ID415-555-2671`):
+            // no part of the token is a phone number.
+            if glued_before(t, tok.start) || glued_after(b, tok.end) {
+                continue;
+            }
             let n = tok.groups.len();
             let mut i = 0;
             while i < n {
-                let hit = (i + 1..=n.min(i + MAX_GROUPS)).rev().find_map(|j| self.window(t, &tok, i, j).map(|f| (j, f)));
+                let hit =
+                    (i + 1..=n.min(i + MAX_GROUPS)).rev().find_map(|j| self.window(t, &tok, i, j).map(|f| (j, f)));
                 match hit {
                     Some((j, f)) => {
                         out.push(f);
@@ -124,17 +136,24 @@ impl Phone {
     fn window(&self, t: &str, tok: &Token, i: usize, j: usize) -> Option<Finding> {
         let b = t.as_bytes();
         let g = tok.groups.get(i..j)?;
+        // Cheap length test first: at most 15 significant digits, plus a `00` prefix and a `(0)`.
+        if !(7..=18).contains(&g.iter().map(|x| x.digits.1 - x.digits.0).sum::<usize>()) {
+            return None;
+        }
         let whole = i == 0 && j == tok.groups.len();
         let cut_ok = |k: usize| k == 0 || k == tok.groups.len() || tok.groups.get(k).and_then(|x| x.sep) == Some(b' ');
         if !cut_ok(i) || !cut_ok(j) {
             return None;
         }
         let plus = tok.plus && i == 0;
-        let start = if i == 0 { tok.start } else { g.first()?.outer.0 };
-        let end = if j == tok.groups.len() { tok.end } else { g.last()?.outer.1 };
-        if (i == 0 && glued_before(t, start)) || (j == tok.groups.len() && glued_after(b, end)) {
+        // Cutting a window out of a run of space-separated numbers ("04 15 23 42 08 16") finds
+        // phones in any list: a cut-out needs a shape of its own (`+`, parentheses, `-`, `.`).
+        let distinct = plus || g.iter().any(|x| x.paren) || g.iter().skip(1).any(|x| x.sep.is_some_and(|c| c != b' '));
+        if !whole && !distinct {
             return None;
         }
+        let start = if i == 0 { tok.start } else { g.first()?.outer.0 };
+        let end = if j == tok.groups.len() { tok.end } else { g.last()?.outer.1 };
         let kind = classify(b, plus, g)?;
         let ctx = || {
             self.context.is_match(window_before(t, start, CONTEXT_BEFORE))
@@ -274,6 +293,12 @@ fn intl(b: &[u8], g: &[Group], skip: usize) -> Option<bool> {
         return None;
     }
     let cc = cc_len(&sig)?;
+    // Country code 1 is the NANP: exactly ten national digits of NANP shape.
+    if sig.first() == Some(&b'1')
+        && (sig.len() != 11 || !nanp_digits_ok(sig.get(1..4).unwrap_or(&[]), sig.get(4..7).unwrap_or(&[])))
+    {
+        return None;
+    }
     let grouped = !rest.is_empty();
     // Grouped numbers set the country code apart ("+44 20 …"); "+5 10 20 30" is arithmetic.
     if grouped && cc_group.len() < 4 && cc_group.len() != cc {
@@ -317,6 +342,7 @@ fn cc_len(d: &[u8]) -> Option<usize> {
 }
 
 /// North American numbering plan: area code and exchange start with 2-9; N11 are service codes.
+/// "555-123-4567" breaks the rule but is still written as a phone number: `nanp` grades it down.
 fn nanp_digits_ok(area: &[u8], exch: &[u8]) -> bool {
     let lead = |x: &[u8]| x.first().is_some_and(|c| (b'2'..=b'9').contains(c));
     lead(area) && lead(exch) && area.get(1..) != Some(b"11".as_slice())
@@ -335,22 +361,31 @@ fn nanp(b: &[u8], g: &[Group]) -> Option<Kind> {
     }
     let [area, exch, line] = g3 else { return None };
     let (a, e, l) = (digits(b, area), digits(b, exch), digits(b, line));
-    if a.len() != 3 || e.len() != 3 || l.len() != 4 || exch.paren || line.paren || !nanp_digits_ok(a, e) {
+    if a.len() != 3 || e.len() != 3 || l.len() != 4 || exch.paren || line.paren {
         return None;
     }
-    if area.paren {
+    let valid = nanp_digits_ok(a, e);
+    let kind = if area.paren {
         // "(415) 555-2671", "(415)555-2671", "1 (800) 555 0199".
         let ok = matches!(exch.sep, None | Some(b' ')) && matches!(line.sep, Some(b'-' | b'.' | b' '));
-        return ok.then_some(Kind::Strong);
-    }
-    if exch.sep != line.sep || (lead.is_some() && area.sep != exch.sep && area.sep != Some(b' ')) {
-        return None;
-    }
-    match line.sep {
-        Some(b'-') => Some(Kind::Strong),
-        Some(b'.') => Some(Kind::Medium),
-        Some(b' ') => Some(Kind::Weak),
-        _ => None,
+        ok.then_some(Kind::Strong)?
+    } else {
+        if exch.sep != line.sep || (lead.is_some() && area.sep != exch.sep && area.sep != Some(b' ')) {
+            return None;
+        }
+        match line.sep {
+            Some(b'-') => Kind::Strong,
+            Some(b'.') => Kind::Medium,
+            Some(b' ') => Kind::Weak,
+            _ => return None,
+        }
+    };
+    // Placeholder-style numbers (555-123-4567, 123-456-7890): the unmistakable shapes one step
+    // down, the others only next to a context word.
+    match (valid, kind) {
+        (true, k) => Some(k),
+        (false, Kind::Strong) => Some(Kind::Medium),
+        (false, _) => Some(Kind::Bare { plausible: true }),
     }
 }
 
@@ -371,16 +406,20 @@ fn national(b: &[u8], g: &[Group]) -> bool {
         return false;
     }
     // One separator kind throughout; the one after a parenthesised area code is free.
-    let seps: Vec<Option<u8>> = rest
-        .iter()
-        .enumerate()
-        .filter(|&(k, _)| !(k == 0 && first.paren))
-        .map(|(_, x)| x.sep)
-        .collect();
+    let seps: Vec<Option<u8>> =
+        rest.iter().enumerate().filter(|&(k, _)| !(k == 0 && first.paren)).map(|(_, x)| x.sep).collect();
     if seps.iter().any(Option::is_none) || seps.windows(2).any(|w| w.first() != w.last()) {
         return false;
     }
     let lens: Vec<usize> = g.iter().map(|x| digits(b, x).len()).collect();
+    // Pairs are the French/Dutch style, always five of them; six pairs are a list of numbers.
+    if lens.iter().all(|&n| n == 2) && lens.len() != 5 {
+        return false;
+    }
+    // 078-05-1120 is the US Social Security number shape.
+    if lens == [3, 2, 4] && seps.first() == Some(&Some(b'-')) {
+        return false;
+    }
     // 010.000.000.001 is an IPv4 address written with zero padding.
     if seps.first() == Some(&Some(b'.')) && lens.len() == 4 && lens.iter().all(|&n| n <= 3) {
         return false;
@@ -511,13 +550,29 @@ mod tests {
         assert_eq!(one("415 555 2671"), ("415 555 2671".into(), Level::L3));
         assert_eq!(one("my cell is 415 555 2671"), ("415 555 2671".into(), Level::L1));
         assert_eq!(one("(call 415-555-2671)"), ("415-555-2671".into(), Level::L1));
-        // Area or exchange starting with 0/1, N11 area codes.
-        assert!(hits("115-555-2671 415-155-2671 911-555-2671").is_empty());
+        // Area or exchange starting with 0/1, N11 area codes: only the dashed or parenthesised
+        // shapes, and less certain.
+        assert_eq!(one("call 555-123-4567").1, Level::L1);
+        assert_eq!(one("555-123-4567"), ("555-123-4567".into(), Level::L2));
+        assert_eq!(one("(123) 456-7890").1, Level::L2);
+        assert!(hits("115.555.2671 415 155 2671 911.555.2671").is_empty());
+        assert_eq!(one("Phone: 555.123.4567").1, Level::L3);
     }
 
     #[test]
     fn national_formats() {
-        for n in ["020 7946 0958", "01 23 45 67 89", "01.23.45.67.89", "030 12345678", "03-1234-5678", "090-1234-5678", "089/1234567", "(020) 7946 0958", "(030) 1234-5678", "06-12345678"] {
+        for n in [
+            "020 7946 0958",
+            "01 23 45 67 89",
+            "01.23.45.67.89",
+            "030 12345678",
+            "03-1234-5678",
+            "090-1234-5678",
+            "089/1234567",
+            "(020) 7946 0958",
+            "(030) 1234-5678",
+            "06-12345678",
+        ] {
             assert_eq!(one(&format!("ring {n} ok")), (n.to_string(), Level::L2), "{n}");
             assert_eq!(one(&format!("Phone: {n}")).1, Level::L1, "{n}");
         }
@@ -538,8 +593,13 @@ mod tests {
     #[test]
     fn neighbours_make_it_less_certain() {
         assert_eq!(one("2024-01-15 415-555-2671"), ("415-555-2671".into(), Level::L2));
-        assert_eq!(one("call 020 7946 0958 2 times"), ("020 7946 0958".into(), Level::L2));
-        assert_eq!(hits("415-555-2671 or 415-555-2672, +44 20 7946 0958"), vec!["415-555-2671", "415-555-2672", "+44 20 7946 0958"]);
+        assert_eq!(one("Room 12 (415) 555-2671"), ("(415) 555-2671".into(), Level::L2));
+        // All spaces: no way to tell the phone from its neighbours.
+        assert!(hits("call 020 7946 0958 2 times").is_empty());
+        assert_eq!(
+            hits("415-555-2671 or 415-555-2672, +44 20 7946 0958"),
+            vec!["415-555-2671", "415-555-2672", "+44 20 7946 0958"]
+        );
     }
 
     #[test]
@@ -581,9 +641,37 @@ mod tests {
             "+5 10 20 30 40",
             "$415-555-2671 and 415-555-2671%",
             "id415-555-2671 and 415-555-2671abc",
+            "DE89 3704 0044 0532 0130 00 and X1 020 7946 0958",
+            "lottery 04 15 23 42 08 16 and ssn 078-05-1120",
         ];
         for s in negatives {
             assert!(hits(s).is_empty(), "{s:?} -> {:?}", hits(s));
+        }
+    }
+
+    /// Pseudo-random inputs from `alphabet`: no panic, findings non-empty, in order, disjoint
+    /// and on char boundaries.
+    #[test]
+    fn fuzz_invariants() {
+        let alphabet: Vec<&str> =
+            "0|1|2|4|5|7|9|00|123|4111| | |-|.|(|)|+|/|:|,|#|é|日|\u{a0}|\u{200b}|\n|a|Z|call |tel"
+                .split('|')
+                .collect();
+        let Ok(d) = Phone::new() else { return };
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..3000 {
+            let mut s = String::new();
+            for _ in 0..48 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                s.push_str(alphabet[(x >> 33) as usize % alphabet.len()]);
+            }
+            let n = NormText::new(&s);
+            let mut out = Vec::new();
+            d.scan(&n, &mut out);
+            for f in &out {
+                assert!(f.start < f.end && n.text.is_char_boundary(f.start) && n.text.is_char_boundary(f.end), "{s:?}");
+            }
+            assert!(out.windows(2).all(|w| w[0].end <= w[1].start), "{s:?}");
         }
     }
 }

@@ -37,8 +37,8 @@ pub struct Ssn {
 
 impl Ssn {
     pub fn new() -> Result<Self, String> {
-        let candidate = Regex::new(r"[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}|[0-9]{9}")
-            .map_err(|e| e.to_string())?;
+        let candidate =
+            Regex::new(r"[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}|[0-9]{9}").map_err(|e| e.to_string())?;
         let context = Regex::new(
             r"(?i)(?-u:\b)(?:ssns?(?-u:\b)|social\s+security|soc\.?\s*sec(?-u:\b)|ss\s*#|ss\s*no(?-u:\b)|s\.s\.n)",
         )
@@ -49,6 +49,36 @@ impl Ssn {
     fn has_context(&self, t: &str, start: usize, end: usize) -> bool {
         self.context.is_match(window_before(t, start, CONTEXT_BEFORE))
             || self.context.is_match(window_after(t, end, CONTEXT_AFTER))
+    }
+
+    fn finding(&self, t: &str, start: usize, end: usize) -> Option<Finding> {
+        let b = t.as_bytes();
+        let span = b.get(start..end)?;
+        let shape = match span.get(3) {
+            Some(b'-') => Shape::Dashed,
+            Some(b' ') => Shape::Spaced,
+            _ => Shape::Bare,
+        };
+        if extends(b, start, end, shape) {
+            return None;
+        }
+        let digits: Vec<u8> = span.iter().copied().filter(u8::is_ascii_digit).collect();
+        let d9 = <[u8; 9]>::try_from(digits.as_slice()).ok()?;
+        if !issuable(&d9) {
+            return None;
+        }
+        let (level, labels) = if EXAMPLES.contains(&&d9) || d9.iter().all(|&c| c == d9[0]) {
+            (Level::L4, vec!["example".to_string()])
+        } else {
+            let ctx = self.has_context(t, start, end);
+            let level = match (shape, ctx) {
+                (Shape::Dashed, _) | (Shape::Spaced, true) => Level::L1,
+                (Shape::Spaced, false) | (Shape::Bare, true) => Level::L2,
+                (Shape::Bare, false) => Level::L4,
+            };
+            (level, vec![])
+        };
+        Some(Finding { start, end, level, labels })
     }
 }
 
@@ -66,34 +96,17 @@ impl Detector for Ssn {
         if b.iter().filter(|c| c.is_ascii_digit()).count() < 9 {
             return;
         }
-        for m in self.candidate.find_iter(t) {
-            let (start, end) = (m.start(), m.end());
-            let Some(span) = b.get(start..end) else { continue };
-            let shape = match span.get(3) {
-                Some(b'-') => Shape::Dashed,
-                Some(b' ') => Shape::Spaced,
-                _ => Shape::Bare,
-            };
-            if extends(b, start, end, shape) {
-                continue;
+        let mut pos = 0;
+        while let Some(m) = self.candidate.find_at(t, pos) {
+            match self.finding(t, m.start(), m.end()) {
+                Some(f) => {
+                    pos = f.end;
+                    out.push(f);
+                }
+                // A rejected candidate can hide the real one ("123 45 5362" in
+                // "123 45 536-22-1234"): resume one (ASCII) digit later.
+                None => pos = m.start() + 1,
             }
-            let digits: Vec<u8> = span.iter().copied().filter(u8::is_ascii_digit).collect();
-            let Ok(d9) = <[u8; 9]>::try_from(digits.as_slice()) else { continue };
-            if !issuable(&d9) {
-                continue;
-            }
-            let (level, labels) = if EXAMPLES.contains(&&d9) || d9.iter().all(|&c| c == d9[0]) {
-                (Level::L4, vec!["example".to_string()])
-            } else {
-                let ctx = self.has_context(t, start, end);
-                let level = match (shape, ctx) {
-                    (Shape::Dashed, _) | (Shape::Spaced, true) => Level::L1,
-                    (Shape::Spaced, false) | (Shape::Bare, true) => Level::L2,
-                    (Shape::Bare, false) => Level::L4,
-                };
-                (level, vec![])
-            };
-            out.push(Finding { start, end, level, labels });
         }
     }
 }
@@ -177,6 +190,8 @@ mod tests {
         assert_eq!(level("soc. sec. 536221234"), Some(Level::L2));
         assert_eq!(level("ref 536221234"), Some(Level::L4));
         assert_eq!(hits("a 536-22-1234 b 601-12-0001"), vec!["536-22-1234", "601-12-0001"]);
+        // A rejected candidate does not hide the number after it.
+        assert_eq!(hits("123 45 536-22-1234"), vec!["536-22-1234"]);
     }
 
     #[test]
@@ -220,5 +235,29 @@ mod tests {
         assert!(hits("price 1.536221234 or 536221234.50").is_empty());
         // Mixed separators.
         assert!(hits("536-22 1234 and 536 22-1234").is_empty());
+    }
+
+    /// Pseudo-random inputs from `alphabet`: no panic, findings non-empty, in order, disjoint
+    /// and on char boundaries.
+    #[test]
+    fn fuzz_invariants() {
+        let alphabet: Vec<&str> =
+            "0|1|2|4|5|7|9|00|123|4111| | |-|.|(|)|+|/|:|,|#|é|日|\u{a0}|\u{200b}|\n|a|Z|ssn |666".split('|').collect();
+        let Ok(d) = Ssn::new() else { return };
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..3000 {
+            let mut s = String::new();
+            for _ in 0..48 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                s.push_str(alphabet[(x >> 33) as usize % alphabet.len()]);
+            }
+            let n = NormText::new(&s);
+            let mut out = Vec::new();
+            d.scan(&n, &mut out);
+            for f in &out {
+                assert!(f.start < f.end && n.text.is_char_boundary(f.start) && n.text.is_char_boundary(f.end), "{s:?}");
+            }
+            assert!(out.windows(2).all(|w| w[0].end <= w[1].start), "{s:?}");
+        }
     }
 }

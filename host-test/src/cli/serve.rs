@@ -131,7 +131,9 @@ fn connection(stream: TcpStream, shared: &Shared) {
             Ok(None) => return,
             Err(bad) => {
                 let (s, h, b) = error(bad.status, "bad_request", bad.message);
-                http::write_response(&mut writer, s, &h, &b, true, false).ok();
+                if http::write_response(&mut writer, s, &h, &b, true, false).is_ok() {
+                    http::linger(&writer, &mut reader);
+                }
                 return;
             }
         };
@@ -139,7 +141,11 @@ fn connection(stream: TcpStream, shared: &Shared) {
         let (response, close) = exchange(&head, &mut reader, &mut writer, shared);
         let close = close || !head.keep_alive();
         let (status, headers, body) = response;
-        if http::write_response(&mut writer, status, &headers, &body, close, head.method == "HEAD").is_err() || close {
+        if http::write_response(&mut writer, status, &headers, &body, close, head.method == "HEAD").is_err() {
+            return;
+        }
+        if close {
+            http::linger(&writer, &mut reader);
             return;
         }
     }
@@ -175,10 +181,9 @@ fn exchange(head: &http::Head, reader: &mut BufReader<TcpStream>, writer: &mut T
         // Not read at all: the module sees the declared content-length and answers 413.
         http::Body { data: Vec::new(), complete: false }
     } else {
-        if head.header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
-            if writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").and_then(|()| writer.flush()).is_err() {
-                return (error(400, "bad_request", "connection lost"), true);
-            }
+        let expects_continue = head.header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+        if expects_continue && writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").and_then(|()| writer.flush()).is_err() {
+            return (error(400, "bad_request", "connection lost"), true);
         }
         match http::read_body(reader, framing, shared.max_body) {
             Ok(b) => b,

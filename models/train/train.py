@@ -1,0 +1,268 @@
+"""Train the Parapet guard student model.
+
+- tokenizes examples with the teacher's WordPiece tokenizer
+- initialises token/position embeddings from all-MiniLM-L6-v2 (PCA 384 -> d)
+- trains on windows of <= 256 tokens (an injection inside a long document lands in the window),
+  masked multi-label BCE over the 7 heads
+- writes checkpoint + validation scores (max over windows, as the runtime does) to WORK_DIR
+"""
+import argparse
+import collections
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (HEADS, MAX_LEN, SEED, WIN, WORK_DIR, eval_windows, load_examples, load_tokenizer,  # noqa: E402
+                    seed_all, teacher_dir, with_special)
+from model import Config, GuardModel  # noqa: E402
+
+# sampling repeat factor per validation/reporting group (train side); fractional = stochastic
+GROUP_REPEAT = {
+    "trigger_word_benign": 4.0, "non_english_attacks": 5.0, "non_english_benign": 8.0, "mod_generated": 5.0,
+    "attack_direct_generated": 1.5, "docs_clean": 2.0, "indirect_docs": 1.0, "attack_inthewild": 2.0,
+    "attack_jailbreak_templates": 1.0, "benign_roleplay": 1.5, "harmful_not_attack": 1.5,
+    "mod_hate": 0.5, "benign_docs": 0.6, "benign_prompts": 0.7, "mod_rtp": 2.0, "mod_pyrit_scored": 2.0,
+}
+RARE_HEADS = [HEADS.index(h) for h in ("sexual", "violence", "self_harm", "weapons")]
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+def tokenize_all(tok, examples, max_tokens=4096):
+    texts = [e["text"] for e in examples]
+    encs = tok.encode_batch(texts, add_special_tokens=False)
+    for e, enc in zip(examples, encs):
+        ids = enc.ids
+        e["inj_tok"] = None
+        if e.get("inj"):
+            c = e["text"].find(e["inj"])
+            if c >= 0:
+                c_end = c + len(e["inj"])
+                t0 = next((i for i, (a, b) in enumerate(enc.offsets) if b > c), None)
+                t1 = next((i for i, (a, b) in enumerate(enc.offsets) if a >= c_end), len(ids))
+                if t0 is not None:
+                    e["inj_tok"] = (t0, t1)
+        e["ids"] = ids[:max_tokens]
+
+
+def pca_init(model, d):
+    """Token and position embeddings: teacher 384-d embeddings projected to d by PCA."""
+    from safetensors.numpy import load_file
+    w = load_file(os.path.join(teacher_dir(), "model.safetensors"))
+    key = lambda s: next(k for k in w if k.endswith(s))  # noqa: E731
+    W = w[key("embeddings.word_embeddings.weight")].astype(np.float64)
+    P = w[key("embeddings.position_embeddings.weight")].astype(np.float64)[:model.c.max_pos]
+    T = w[key("embeddings.token_type_embeddings.weight")].astype(np.float64)[0]
+    mu = W.mean(0)
+    U, S, Vt = np.linalg.svd(W - mu, full_matrices=False)
+    V = Vt[:d].T  # 384 x d
+    tokp = (W - mu) @ V
+    posp = (P + T - (P + T).mean(0)) @ V
+    scale = 1.0 / tokp.std()
+    var_kept = float((S[:d] ** 2).sum() / (S ** 2).sum())
+    with torch.no_grad():
+        model.tok.weight.copy_(torch.tensor(tokp * scale, dtype=torch.float32))
+        model.pos.weight.copy_(torch.tensor(posp * scale, dtype=torch.float32))
+    log(f"PCA init: {d} comps keep {var_kept:.3f} of teacher embedding variance")
+    return var_kept
+
+
+def train_window(e, rng):
+    ids = e["ids"]
+    if len(ids) <= WIN:
+        return ids
+    if e.get("inj_tok"):
+        t0, t1 = e["inj_tok"]
+        span = t1 - t0
+        if span >= WIN:
+            s = t0
+        else:
+            lo, hi = max(0, t1 - WIN), min(t0, len(ids) - WIN)
+            s = rng.randint(lo, max(lo, hi))
+        return ids[s:s + WIN]
+    if e["labels"][0] == 1 and rng.random() < 0.5:
+        return ids[:WIN]
+    s = rng.randint(0, len(ids) - WIN)
+    return ids[s:s + WIN]
+
+
+def make_batches(items, bs, rng):
+    """Length-bucketed batches: shuffle, sort within chunks of 50 batches, shuffle batches."""
+    rng.shuffle(items)
+    batches = []
+    chunk = bs * 50
+    for i in range(0, len(items), chunk):
+        c = sorted(items[i:i + chunk], key=lambda x: len(x[0]))
+        batches += [c[j:j + bs] for j in range(0, len(c), bs)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(batch):
+    L = max(len(x[0]) for x in batch) + 2
+    ids = torch.zeros(len(batch), L, dtype=torch.long)
+    am = torch.zeros(len(batch), L, dtype=torch.long)
+    y = torch.full((len(batch), len(HEADS)), -1.0)
+    for i, (w, lab) in enumerate(batch):
+        s = with_special(w)
+        ids[i, :len(s)] = torch.tensor(s)
+        am[i, :len(s)] = 1
+        y[i] = torch.tensor(lab, dtype=torch.float32)
+    return ids, am, y
+
+
+@torch.no_grad()
+def score_examples(model, examples, bs=64):
+    """Max-over-windows sigmoid scores per example (what the runtime reports)."""
+    model.eval()
+    wins = []
+    for i, e in enumerate(examples):
+        for w in eval_windows(e["ids"]):
+            wins.append((i, w))
+    wins.sort(key=lambda x: len(x[1]))
+    out = np.zeros((len(examples), len(HEADS)), dtype=np.float32)
+    for j in range(0, len(wins), bs):
+        chunk = wins[j:j + bs]
+        ids, am, _ = collate([(w, [-1] * len(HEADS)) for _, w in chunk])
+        p = torch.sigmoid(model(ids, am)).numpy()
+        for (i, _), pi in zip(chunk, p):
+            out[i] = np.maximum(out[i], pi)
+    model.train()
+    return out
+
+
+def auc(pos, neg):
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    s = np.concatenate([pos, neg])
+    r = s.argsort().argsort().astype(np.float64) + 1
+    return float((r[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def quick_report(scores, val):
+    Y = np.array([e["labels"] for e in val])
+    parts = []
+    for h, name in enumerate(HEADS):
+        pos, neg = scores[Y[:, h] == 1, h], scores[Y[:, h] == 0, h]
+        if len(pos) == 0:
+            continue
+        thr = np.quantile(neg, 0.99) if len(neg) else 1.0
+        parts.append(f"{name}: auc={auc(pos, neg):.3f} tpr@1%={float((pos > thr).mean()):.3f}")
+    return " | ".join(parts)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=int(os.environ.get("PARAPET_EPOCHS", 5)))
+    ap.add_argument("--bs", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--d", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--ffn", type=int, default=512)
+    ap.add_argument("--limit", type=int, default=0, help="debug: use only N train examples")
+    args = ap.parse_args()
+
+    torch.set_num_threads(int(os.environ.get("PARAPET_THREADS", 1)))
+    seed_all(SEED)
+    rng = random.Random(SEED)
+    os.makedirs(WORK_DIR, exist_ok=True)
+    t_start = time.time()
+
+    log("loading examples")
+    ex = load_examples()
+    tok = load_tokenizer()
+    log(f"tokenizing {len(ex)} examples")
+    tokenize_all(tok, ex)
+    train = [e for e in ex if e["split"] == "train"]
+    val = [e for e in ex if e["split"] == "val"]
+    if args.limit:
+        rng.shuffle(train)
+        train = train[:args.limit]
+    log(f"train {len(train)} val {len(val)}")
+
+    cfg = Config(d=args.d, layers=args.layers, heads=args.heads, ffn=args.ffn, max_pos=MAX_LEN)
+    model = GuardModel(cfg)
+    var_kept = pca_init(model, args.d)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model params {n_params:,}")
+
+    # head-balanced sampling weights
+    weights = []
+    for e in train:
+        w = GROUP_REPEAT.get(e["group"], 1.0)
+        if any(e["labels"][h] == 1 for h in RARE_HEADS):
+            w *= 4.0
+        weights.append(w)
+
+    def epoch_items():
+        items = []
+        for e, w in zip(train, weights):
+            k = int(w) + (1 if rng.random() < w - int(w) else 0)
+            for _ in range(k):
+                items.append((train_window(e, rng), e["labels"]))
+        return items
+
+    val_sub = random.Random(SEED + 1).sample(val, min(4000, len(val)))  # per-epoch progress only
+    n_per_epoch = len(epoch_items())
+    steps_total = args.epochs * math.ceil(n_per_epoch / args.bs)
+    warm = min(500, steps_total // 20)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.05, 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps_total)))))
+    log(f"{n_per_epoch} samples/epoch, {steps_total} steps total")
+
+    history = []
+    step = 0
+    model.train()
+    for ep in range(args.epochs):
+        batches = make_batches(epoch_items(), args.bs, rng)
+        t0 = time.time()
+        run = collections.deque(maxlen=200)
+        for bi, b in enumerate(batches):
+            ids, am, y = collate(b)
+            logits = model(ids, am)
+            mask = (y >= 0).float()
+            loss = (F.binary_cross_entropy_with_logits(logits, y.clamp(min=0), reduction="none") * mask).sum() / mask.sum().clamp(min=1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            run.append(loss.item())
+            if bi % 200 == 0:
+                el = time.time() - t0
+                eta = el / (bi + 1) * (len(batches) - bi - 1)
+                log(f"epoch {ep + 1}/{args.epochs} batch {bi}/{len(batches)} loss {np.mean(run):.4f} "
+                    f"lr {sched.get_last_lr()[0]:.2e} epoch-eta {eta / 60:.1f} min")
+        log(f"epoch {ep + 1} done in {(time.time() - t0) / 60:.1f} min; evaluating")
+        last = ep == args.epochs - 1
+        sub = val if last else val_sub
+        scores = score_examples(model, sub)
+        rep = quick_report(scores, sub)
+        log(("val (full): " if last else "val (4k subset): ") + rep)
+        history.append({"epoch": ep + 1, "loss": float(np.mean(run)), "val": rep})
+        torch.save({"state_dict": model.state_dict(), "config": cfg.to_dict()}, os.path.join(WORK_DIR, "model.pt"))
+
+    np.save(os.path.join(WORK_DIR, "val_scores.npy"), scores)
+    with open(os.path.join(WORK_DIR, "train_info.json"), "w") as f:
+        json.dump({"params": n_params, "config": cfg.to_dict(), "epochs": args.epochs, "batch_size": args.bs, "lr": args.lr,
+                   "samples_per_epoch": n_per_epoch, "steps": step, "pca_variance_kept": var_kept,
+                   "train_examples": len(train), "val_examples": len(val), "train_seconds": time.time() - t_start,
+                   "history": history, "seed": SEED, "threads": torch.get_num_threads()}, f, indent=1)
+    log(f"training done in {(time.time() - t_start) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
