@@ -12,7 +12,7 @@ use crate::api::{
 use crate::config::{Config, ConfigError, FailMode, Mode, Policy};
 use crate::detectors::Finding;
 use crate::error::ApiError;
-use crate::text::{slice_chars, NormText};
+use crate::text::{CharIndex, NormText};
 
 /// What the host knows about the request besides its body.
 #[derive(Debug, Clone, Copy, Default)]
@@ -184,13 +184,16 @@ impl Guard {
                     let Some(norm) = norm else { continue };
                     findings.clear();
                     imp.scan(norm, &mut findings);
+                    // Built once per message with findings: slicing by code point stays linear.
+                    let mut index: Option<CharIndex> = None;
                     for f in findings.iter().filter(|f| f.level <= d.level) {
                         let (start, end) = norm.orig_span(f.start, f.end);
                         first_hit.get_or_insert(mid);
+                        let index = index.get_or_insert_with(|| CharIndex::new(&msg.content));
                         payload.push(PayloadEntry {
                             start,
                             end,
-                            text: slice_chars(&msg.content, start, end),
+                            text: index.slice(&msg.content, start, end).to_string(),
                             detector_type: d.detector_type.clone(),
                             labels: f.labels.clone(),
                             message_id: mid,

@@ -132,9 +132,25 @@ impl NormText {
     }
 }
 
-/// The original text's code points `[start, end)`, as a String.
-pub fn slice_chars(s: &str, start: usize, end: usize) -> String {
-    s.chars().skip(start).take(end.saturating_sub(start)).collect()
+/// Byte offset of every code point of a string, for slicing by code-point offsets in O(1).
+pub struct CharIndex {
+    starts: Vec<usize>,
+}
+
+impl CharIndex {
+    pub fn new(s: &str) -> CharIndex {
+        CharIndex { starts: s.char_indices().map(|(b, _)| b).collect() }
+    }
+
+    fn byte(&self, s: &str, cp: usize) -> usize {
+        self.starts.get(cp).copied().unwrap_or(s.len())
+    }
+
+    /// Code points `[start, end)` of `s` (the string the index was built from).
+    pub fn slice<'a>(&self, s: &'a str, start: usize, end: usize) -> &'a str {
+        let (b, e) = (self.byte(s, start), self.byte(s, end.max(start)));
+        s.get(b..e).unwrap_or("")
+    }
 }
 
 #[cfg(test)]
@@ -144,7 +160,16 @@ mod tests {
     fn span_text(orig: &str, n: &NormText, needle: &str) -> String {
         let b = n.text.find(needle).unwrap();
         let (s, e) = n.orig_span(b, b + needle.len());
-        slice_chars(orig, s, e)
+        CharIndex::new(orig).slice(orig, s, e).to_string()
+    }
+
+    #[test]
+    fn char_index_slices_by_code_point() {
+        let s = "aé😀b";
+        let i = CharIndex::new(s);
+        assert_eq!(i.slice(s, 1, 3), "é😀");
+        assert_eq!(i.slice(s, 3, 9), "b");
+        assert_eq!(i.slice(s, 5, 2), "");
     }
 
     #[test]

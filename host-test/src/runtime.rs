@@ -176,7 +176,7 @@ fn prune_cache(dir: &Path, keep: &Path) {
         .filter(|p| p != keep && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("module-") && n.ends_with(".cwasm")))
         .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     for (_, p) in files.into_iter().skip(KEEP - 1) {
         std::fs::remove_file(p).ok();
     }

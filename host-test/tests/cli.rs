@@ -63,6 +63,20 @@ fn screen_keeps_order_and_reports_bad_lines_in_place() {
 }
 
 #[test]
+fn screen_answers_an_oversized_line_like_the_core() {
+    let cfg = tmp("small-config.json");
+    std::fs::write(&cfg, r#"{"max_body_bytes":100}"#).unwrap();
+    let long = format!(r#"{{"messages":[{{"role":"user","content":"{}"}}]}}"#, "a".repeat(5000));
+    let out = run_with_stdin(&["screen", "--config", cfg.to_str().unwrap()], format!("{long}\n{BENIGN}\n").as_bytes());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let l: Vec<&str> = text.lines().collect();
+    let native = parapet_filter::Guard::new(br#"{"max_body_bytes":100}"#).unwrap().guard_http(long.as_bytes(), &Default::default());
+    assert_eq!(native.status, 413);
+    assert_eq!(l[0].as_bytes(), native.body.as_slice());
+    assert!(l[1].contains(r#""flagged":false"#), "{}", l[1]);
+}
+
+#[test]
 fn screen_project_and_policy() {
     let cfg = tmp("screen-config.json");
     std::fs::write(&cfg, r#"{"projects":{"mailers":"only-mail"},"policies":{"only-mail":{"sensitivity":"L2","detectors":{"pii/email":{}}}}}"#).unwrap();

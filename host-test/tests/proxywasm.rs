@@ -24,6 +24,15 @@ fn assert_same_as_native(config: &str, body: &[u8], project: Option<&str>) -> se
 }
 
 #[test]
+fn the_embedded_module_links_without_stubs() {
+    let rt = runtime();
+    let info = rt.info();
+    assert!(info.stubbed_imports.is_empty(), "imports this host does not implement: {:?}", info.stubbed_imports);
+    assert!(info.imports.iter().all(|i| i.starts_with("env.proxy_")), "{:?}", info.imports);
+    assert!(info.imports.len() >= 30, "the SDK dispatcher references every host call: {:?}", info.imports);
+}
+
+#[test]
 fn benign_pii_and_secret_match_the_native_core() {
     let v = assert_same_as_native("{}", BENIGN.as_bytes(), None);
     assert_eq!(v["flagged"], false);
@@ -139,6 +148,10 @@ fn monitor_mode_chat_is_forwarded_with_verdict_headers() {
     let r = f.request(&HttpRequest::post_json("/v1/chat/completions", &[], chat));
     assert_eq!(r.status, 403);
     assert_eq!(json(&r.body)["error"]["code"], "blocked");
+    // As in Envoy 1.40 (measured): the local reply passes the filter's response-header
+    // callback, so the 403 carries the verdict headers too.
+    assert!(r.headers.contains(&("x-parapet-flagged".into(), "true".into())), "{:?}", r.headers);
+    assert!(r.headers.contains(&("x-parapet-detectors".into(), "pii/email".into())), "{:?}", r.headers);
 }
 
 #[test]

@@ -77,7 +77,11 @@ pub fn run(global: &Global, flags: &Flags) -> CliResult<ExitCode> {
     std::io::stdout().flush().ok();
 
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            // Out of file descriptors and the like: do not spin.
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        };
         if shared.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
             shared.connections.fetch_sub(1, Ordering::SeqCst);
             let body = ApiError::new(503, "overloaded", "too many open connections").to_json();

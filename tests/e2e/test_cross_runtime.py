@@ -1,0 +1,55 @@
+"""The same requests through every runtime give the same bytes: Envoy (V8), workerd (V8 via
+wasm-bindgen), and `parapet serve` (wasmtime), all running the one core. The request id is
+given explicitly, since Envoy otherwise invents a random one."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import PARAPET_BIN, free_port, request, require, wait_port
+from test_workerd import Workerd
+
+CONFIG = {"projects": {"hr": "internal-facing", "support": "public-facing"}}
+
+CASES = {
+    "benign": {"messages": [{"role": "user", "content": "What is the capital of France?"}], "breakdown": True},
+    "pii": {"messages": [{"role": "user", "content": "Résumé: mail jane.doe@example.com or call +44 20 7946 0958"}],
+            "payload": True, "breakdown": True},
+    "secret": {"messages": [{"role": "user", "content": "deploy with AKIAQ3EGUIXNP4SR7WDK please"}],
+               "payload": True, "breakdown": True, "dev_info": True},
+    "project": {"messages": [{"role": "user", "content": "card 4111 1111 1111 1111"}], "project_id": "hr",
+                "payload": True, "breakdown": True},
+    "malformed": b"{\"messages\": [",
+}
+
+
+@pytest.fixture
+def runtimes(tmp_path, start_envoy, upstream):
+    require(PARAPET_BIN)
+    envoy = start_envoy(CONFIG, upstream.port)
+    worker = Workerd(CONFIG, None, tmp_path)
+    cfg = tmp_path / "parapet.json"
+    cfg.write_text(json.dumps(CONFIG))
+    port = free_port()
+    serve = subprocess.Popen([str(PARAPET_BIN), "serve", "--addr", f"127.0.0.1:{port}", "--config", str(cfg)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc=serve)
+        yield {"envoy": envoy.port, "workerd": worker.port, "parapet serve": port}
+    finally:
+        serve.terminate()
+        serve.wait(timeout=20)
+        worker.stop()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_runtime_answers_the_same_bytes(runtimes, case):
+    body = CASES[case]
+    answers = {}
+    for name, port in runtimes.items():
+        r = request(port, "POST", "/v2/guard", body, headers={"x-request-id": f"req-{case}"})
+        answers[name] = (r.status, r.body)
+    first = next(iter(answers.values()))
+    assert all(a == first for a in answers.values()), json.dumps({k: [s, b.decode()] for k, (s, b) in answers.items()}, indent=1)
+    if case in ("pii", "secret"):
+        assert json.loads(first[1])["flagged"] is True

@@ -1,0 +1,52 @@
+"""docs/api.md stays true to the code: every Request/Response pair under "## Examples" is run
+through `parapet screen` (the wasm module, embedded default config) and must match.
+
+Regenerate the responses after a deliberate change with
+    PARAPET_UPDATE_DOCS=1 python -m pytest tests/e2e/test_docs.py
+"""
+import json
+import os
+import re
+import subprocess
+
+from conftest import PARAPET_BIN, ROOT, require
+
+DOC = ROOT / "docs" / "api.md"
+PAIR = re.compile(r"\*\*Request\*\*\n```json\n(?P<req>.*?)\n```\n\*\*Response\*\*\n```json\n(?P<resp>.*?)\n```", re.S)
+
+
+def screen(req: str) -> dict:
+    r = subprocess.run([str(PARAPET_BIN), "--log-level", "error", "screen"], input=req + "\n",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_api_examples_are_real_output():
+    require(PARAPET_BIN)
+    text = DOC.read_text()
+    examples = text.split("## Examples", 1)[1]
+    pairs = list(PAIR.finditer(examples))
+    assert len(pairs) >= 4, "docs/api.md lost its examples"
+    if os.environ.get("PARAPET_UPDATE_DOCS"):
+        def fill(m):
+            out = json.dumps(screen(m["req"]), indent=2, ensure_ascii=False)
+            return m.group(0).replace("```json\n" + m["resp"] + "\n```", "```json\n" + out + "\n```")
+        DOC.write_text(text.split("## Examples", 1)[0] + "## Examples" + PAIR.sub(fill, examples))
+        return
+    for m in pairs:
+        assert screen(m["req"]) == json.loads(m["resp"]), f"docs/api.md example is stale: {m['req'][:80]}"
+
+
+def test_readme_config_example_compiles_and_works(tmp_path):
+    require(PARAPET_BIN)
+    m = re.search(r"Example:\n\n```json\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)
+    assert m, "README lost its configuration example"
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(m.group(1))
+    req = json.dumps({"messages": [{"role": "user", "content": "EMP-123456"}], "project_id": "hr-assistant", "payload": True})
+    r = subprocess.run([str(PARAPET_BIN), "--log-level", "error", "screen", "--config", str(cfg)], input=req + "\n",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    [hit] = json.loads(r.stdout)["payload"]
+    assert (hit["detector_type"], hit["labels"]) == ("pii/custom", ["employee_id"])
