@@ -10,10 +10,10 @@
 //! const p = new Parapet(configJsonText);          // throws Error(ConfigError Display) on a bad config
 //! p.projectHeader; p.maxBodyBytes; p.guardPath;   // config values the worker needs
 //! p.mode; p.failMode; p.failOpen;
-//! p.isGuardPath(path); p.isChatPath(path);        // query string ignored
-//! const r = p.guard(bodyBytes, project, requestId);            // Reply {status, body}
-//! const d = p.screenChat(bodyBytes, project, requestId);       // Decision
-//! p.guardTooLarge(len); p.screenChatTooLarge(len);             // the core's 413 for a body not read
+//! p.isGuardPath(path); p.isApiPath(path);         // query string ignored
+//! const r = p.guard(bodyBytes, project, requestId);                  // Reply {status, body}
+//! const d = p.screenRequest(path, bodyBytes, project, requestId);    // Decision
+//! p.guardTooLarge(len); p.screenRequestTooLarge(len);                // the core's 413 for a body not read
 //! d.forward; d.status; d.body; d.headers /* [k, v, k, v, ...] */; d.outcome; d.detected
 //! ```
 
@@ -59,7 +59,7 @@ impl From<HttpReply> for Reply {
     }
 }
 
-/// What to do with a proxied chat request.
+/// What to do with a proxied LLM API request.
 #[wasm_bindgen]
 pub struct Decision {
     reply: Option<HttpReply>,
@@ -141,11 +141,15 @@ impl Parapet {
         self.guard.guard_http(body, &ctx).into()
     }
 
-    /// Screens a proxied chat-completions body and applies the mode and the fail mode.
-    #[wasm_bindgen(js_name = screenChat)]
-    pub fn screen_chat(&self, body: &[u8], project: Option<String>, request_id: Option<String>) -> Decision {
+    /// Screens a proxied LLM API request body (the format is the one configured for `path`) and
+    /// applies the mode and the fail mode.
+    #[wasm_bindgen(js_name = screenRequest)]
+    pub fn screen_request(&self, path: &str, body: &[u8], project: Option<String>, request_id: Option<String>) -> Decision {
         let ctx = RequestCtx { project: project.as_deref(), request_id: request_id.as_deref() };
-        self.guard.decide_chat(body, &ctx).into()
+        match self.guard.api_format(path) {
+            Some(format) => self.guard.decide_request(format, body, &ctx).into(),
+            None => self.guard.decide_unscreenable(&ApiError::new(404, "not_screened", format!("{path} is not an API path Parapet screens"))).into(),
+        }
     }
 
     /// The guard endpoint's answer to a body of `len` bytes that the worker did not read because
@@ -158,10 +162,10 @@ impl Parapet {
         }
     }
 
-    /// The decision for a chat body of `len` bytes that the worker did not read because it is
-    /// over `maxBodyBytes`: the core's 413 under `fail_mode: closed`, forward under `open`.
-    #[wasm_bindgen(js_name = screenChatTooLarge)]
-    pub fn screen_chat_too_large(&self, len: f64) -> Decision {
+    /// The decision for an API request body of `len` bytes that the worker did not read because
+    /// it is over `maxBodyBytes`: the core's 413 under `fail_mode: closed`, forward under `open`.
+    #[wasm_bindgen(js_name = screenRequestTooLarge)]
+    pub fn screen_request_too_large(&self, len: f64) -> Decision {
         match self.guard.check_size(js_len(len)) {
             Err(e) => self.guard.decide_unscreenable(&e).into(),
             Ok(()) => self.guard.decide_unscreenable(&not_too_large(len)).into(),
@@ -174,10 +178,10 @@ impl Parapet {
         self.guard.is_guard_path(path)
     }
 
-    /// Is `path` (query ignored) a screened chat path?
-    #[wasm_bindgen(js_name = isChatPath)]
-    pub fn is_chat_path(&self, path: &str) -> bool {
-        self.guard.is_chat_path(path)
+    /// Is `path` (query ignored) a screened LLM API path?
+    #[wasm_bindgen(js_name = isApiPath)]
+    pub fn is_api_path(&self, path: &str) -> bool {
+        self.guard.api_format(path).is_some()
     }
 
     /// The guard endpoint's path, or `undefined` when disabled.

@@ -7,7 +7,7 @@
 // Bindings:
 //   PARAPET_CONFIG  Parapet config as JSON text (or, from wrangler [vars], an object).
 //                   Missing or empty means `{}`: built-in default policy, block, fail closed.
-//   ORIGIN_URL      Where screened chat requests and all other paths are forwarded, e.g.
+//   ORIGIN_URL      Where screened API requests and all other paths are forwarded, e.g.
 //                   `https://api.openai.com` or `http://127.0.0.1:8000`. A path in it is a
 //                   prefix: `http://gw/openai` + `/v1/chat/completions` -> `/openai/v1/chat/completions`.
 
@@ -200,15 +200,15 @@ async function handleGuard(parapet, request) {
   }
 }
 
-async function handleChat(state, env, request, url) {
+async function handleApi(state, env, request, url) {
   const parapet = state.parapet;
   const read = await readCapped(request, parapet.maxBodyBytes);
   const project = request.headers.get(parapet.projectHeader) ?? undefined;
   let forwardNow, status, body, headers, outcome, detected;
   try {
     const d = read.tooLarge
-      ? parapet.screenChatTooLarge(read.size)
-      : parapet.screenChat(read.bytes, project, requestId(request));
+      ? parapet.screenRequestTooLarge(read.size)
+      : parapet.screenRequest(url.pathname, read.bytes, project, requestId(request));
     try {
       ({ forward: forwardNow, status, body, headers, outcome, detected } = d);
     } finally {
@@ -253,15 +253,16 @@ export default {
     const url = new URL(request.url);
     const path = url.pathname;
     const isGuard = parapet.isGuardPath(path);
-    const isChat = !isGuard && parapet.isChatPath(path);
-    if (!isGuard && !isChat) {
+    // Only POST bodies are screened; other methods on an API path (no body) pass, as in Envoy.
+    const isApi = !isGuard && request.method === "POST" && parapet.isApiPath(path);
+    if (!isGuard && !isApi) {
       return forward(env, request, url, request.body);
     }
     if (request.method !== "POST") {
       return errorResponse(405, "method_not_allowed", `${path} accepts POST only`, { allow: "POST" });
     }
     try {
-      return isChat ? await handleChat(state, env, request, url) : await handleGuard(parapet, request);
+      return isApi ? await handleApi(state, env, request, url) : await handleGuard(parapet, request);
     } catch (e) {
       // A client stream that broke while being read, or a trap in the guard endpoint.
       console.error(`parapet: ${path} failed: ${e && e.stack ? e.stack : e}`);

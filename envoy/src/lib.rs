@@ -4,9 +4,9 @@
 //! ([`parapet_filter::Guard`]) what to do, and does it. Two routes matter:
 //! - the guard endpoint (`guard_path`, default `POST /v2/guard`): answered by the filter itself
 //!   with the Lakera-compatible response;
-//! - chat paths (`chat_paths`, default `/v1/chat/completions`): the OpenAI body is screened; in
-//!   `block` mode a flagged request gets a 403, in `monitor` mode it is forwarded and the
-//!   response carries `x-parapet-flagged` / `x-parapet-detectors`.
+//! - LLM API paths (`api_paths`: OpenAI chat completions, OpenAI Responses, Anthropic Messages):
+//!   the request body is screened; in `block` mode a flagged request gets a 403, in `monitor`
+//!   mode it is forwarded and the response carries `x-parapet-flagged` / `x-parapet-detectors`.
 //!
 //! Headers are always continued and the body is paused until `end_of_stream`: Envoy 1.40 turns
 //! a paused header phase into StopAllIteration and would never hand the body to the filter.
@@ -17,7 +17,7 @@ mod metrics;
 
 use std::rc::Rc;
 
-use parapet_filter::{Guard, HttpReply, Outcome, RequestCtx};
+use parapet_filter::{Format, Guard, HttpReply, Outcome, RequestCtx};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
@@ -78,8 +78,8 @@ enum Route {
     Pass,
     /// `POST guard_path`: answer locally.
     Guard,
-    /// `POST` to a chat path: screen, then forward or answer.
-    Chat,
+    /// `POST` to an LLM API path: screen, then forward or answer.
+    Api(Format),
     /// Already answered locally.
     Done,
 }
@@ -112,8 +112,8 @@ impl Http {
                 let r = self.guard.guard_http(body, &self.ctx());
                 self.reply(&r)
             }
-            Route::Chat => {
-                let d = self.guard.decide_chat(body, &self.ctx());
+            Route::Api(format) => {
+                let d = self.guard.decide_request(format, body, &self.ctx());
                 self.metrics.outcome(d.outcome, &d.detected);
                 if d.outcome != Outcome::Clean {
                     proxy_wasm::hostcalls::log(
@@ -140,7 +140,7 @@ impl Http {
                 self.metrics.guard_request();
                 self.reply(&HttpReply::error(&e))
             }
-            Route::Chat => {
+            Route::Api(_) => {
                 let d = self.guard.decide_unscreenable(&e);
                 self.metrics.outcome(d.outcome, &d.detected);
                 self.response_headers = d.response_headers;
@@ -163,12 +163,10 @@ impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let path = self.get_http_request_header(":path").unwrap_or_default();
         let method = self.get_http_request_header(":method").unwrap_or_default();
-        self.route = if self.guard.is_guard_path(&path) {
-            Route::Guard
-        } else if self.guard.is_chat_path(&path) && method == "POST" {
-            Route::Chat
-        } else {
-            Route::Pass
+        self.route = match self.guard.api_format(&path) {
+            _ if self.guard.is_guard_path(&path) => Route::Guard,
+            Some(format) if method == "POST" => Route::Api(format),
+            _ => Route::Pass,
         };
         if self.route == Route::Pass {
             return Action::Continue;
@@ -196,7 +194,7 @@ impl HttpContext for Http {
         match self.route {
             Route::Pass => return Action::Continue,
             Route::Done => return Action::Pause,
-            Route::Guard | Route::Chat => {}
+            Route::Guard | Route::Api(_) => {}
         }
         if body_size > self.guard.config().max_body_bytes {
             return self.too_large(body_size);

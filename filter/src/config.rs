@@ -11,6 +11,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::detectors::{self, Built, Detector, Shared};
+use crate::formats::Format;
 use crate::policy::{Level, PolicySpec, TEMPLATES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -55,8 +56,8 @@ pub struct ConfigSpec {
     pub max_messages: usize,
     #[serde(default = "default_guard_path")]
     pub guard_path: Option<String>,
-    #[serde(default = "default_chat_paths")]
-    pub chat_paths: Vec<String>,
+    #[serde(default = "default_api_paths")]
+    pub api_paths: BTreeMap<String, Format>,
     #[serde(default)]
     pub require_all_detectors: bool,
 }
@@ -76,8 +77,12 @@ fn default_max_messages() -> usize {
 fn default_guard_path() -> Option<String> {
     Some("/v2/guard".into())
 }
-fn default_chat_paths() -> Vec<String> {
-    vec!["/v1/chat/completions".into()]
+fn default_api_paths() -> BTreeMap<String, Format> {
+    BTreeMap::from([
+        ("/v1/chat/completions".to_string(), Format::OpenaiChat),
+        ("/v1/responses".to_string(), Format::OpenaiResponses),
+        ("/v1/messages".to_string(), Format::AnthropicMessages),
+    ])
 }
 
 /// Largest body a config may allow: bounds per-VM memory.
@@ -136,7 +141,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub max_messages: usize,
     pub guard_path: Option<String>,
-    pub chat_paths: Vec<String>,
+    /// Path (without query) -> the LLM API format of its bodies.
+    pub api_paths: BTreeMap<String, Format>,
     pub default_policy: String,
     pub projects: BTreeMap<String, String>,
     pub policies: BTreeMap<String, Policy>,
@@ -244,7 +250,7 @@ impl Config {
             return Err(err("project_header", "must be a non-empty HTTP header name (letters, digits, '-', '_')"));
         }
         for (field, path) in spec.guard_path.iter().map(|p| ("guard_path".to_string(), p)).chain(
-            spec.chat_paths.iter().enumerate().map(|(i, p)| (format!("chat_paths[{i}]"), p)),
+            spec.api_paths.keys().map(|p| (format!("api_paths.{p}"), p)),
         ) {
             if !path.starts_with('/') {
                 return Err(err(field, format!("{path:?} must start with '/'")));
@@ -257,7 +263,7 @@ impl Config {
             max_body_bytes: spec.max_body_bytes,
             max_messages: spec.max_messages,
             guard_path: spec.guard_path.clone(),
-            chat_paths: spec.chat_paths.clone(),
+            api_paths: spec.api_paths.clone(),
             default_policy: spec.default_policy.clone(),
             projects: spec.projects.clone(),
             policies,
@@ -306,7 +312,8 @@ mod tests {
         assert_eq!(field_of(r#"{"default_policy":"nope"}"#), "default_policy");
         assert_eq!(field_of(r#"{"max_body_bytes":0}"#), "max_body_bytes");
         assert_eq!(field_of(r#"{"project_header":"bad header"}"#), "project_header");
-        assert_eq!(field_of(r#"{"chat_paths":["v1"]}"#), "chat_paths[0]");
+        assert_eq!(field_of(r#"{"api_paths":{"v1":"openai_chat"}}"#), "api_paths.v1");
+        assert_eq!(field_of(r#"{"api_paths":{"/v1/x":"grpc"}}"#), "api_paths./v1/x");
         assert_eq!(field_of(r#"{"policies":{"p":{"sensitivity":"L9","detectors":{"pii/email":{}}}}}"#), "policies.p.sensitivity");
         assert_eq!(field_of(r#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/emial":{}}}}}"#), "policies.p.detectors.pii/emial");
         assert_eq!(field_of(r#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{"sensitivty":"L1"}}}}}"#), "policies.p.detectors.pii/email.sensitivty");

@@ -1,7 +1,7 @@
 //! Screening: a request, a policy, a verdict; and the HTTP-shaped entry points hosts call.
 //!
-//! Hosts pass bytes in and get a status and bytes out ([`Guard::guard_http`]), or a [`Verdict`]
-//! for a proxied LLM request ([`Guard::screen_chat`]). Everything that decides the answer lives
+//! Hosts pass bytes in and get a status and bytes out ([`Guard::guard_http`]), or a decision for
+//! a proxied LLM API request ([`Guard::decide_request`]) in one of the [`Format`]s. Everything that decides the answer lives
 //! here, so the Envoy filter, the worker and the wasmtime host cannot drift apart.
 
 use serde::Serialize;
@@ -12,6 +12,7 @@ use crate::api::{
 use crate::config::{Config, ConfigError, FailMode, Mode, Policy};
 use crate::detectors::Finding;
 use crate::error::ApiError;
+use crate::formats::{self, Format};
 use crate::text::{CharIndex, NormText};
 
 /// What the host knows about the request besides its body.
@@ -250,17 +251,25 @@ impl Guard {
         })
     }
 
-    /// Screens a proxied OpenAI chat-completions request body.
-    pub fn screen_chat(&self, body: &[u8], ctx: &RequestCtx) -> Result<Verdict, ApiError> {
+    /// Screens a proxied LLM API request body.
+    pub fn screen_request(&self, format: Format, body: &[u8], ctx: &RequestCtx) -> Result<Verdict, ApiError> {
         self.check_size(body.len())?;
-        let messages = crate::chat::parse_chat_request(body, self.config.max_messages)?;
+        let messages = formats::parse_request(format, body, self.config.max_messages)?;
         let policy = self.resolve(ctx.project)?;
         Ok(self.screen(policy, ctx.project, &messages))
     }
 
-    /// Screens a proxied chat request and applies the mode and the fail mode.
-    pub fn decide_chat(&self, body: &[u8], ctx: &RequestCtx) -> ProxyDecision {
-        match self.screen_chat(body, ctx) {
+    /// Screens a non-streaming LLM API response body (the model's output and tool calls).
+    pub fn screen_response(&self, format: Format, body: &[u8], ctx: &RequestCtx) -> Result<Verdict, ApiError> {
+        self.check_size(body.len())?;
+        let messages = formats::parse_response(format, body, self.config.max_messages)?;
+        let policy = self.resolve(ctx.project)?;
+        Ok(self.screen(policy, ctx.project, &messages))
+    }
+
+    /// Screens a proxied LLM API request and applies the mode and the fail mode.
+    pub fn decide_request(&self, format: Format, body: &[u8], ctx: &RequestCtx) -> ProxyDecision {
+        match self.screen_request(format, body, ctx) {
             Ok(v) => self.decide_verdict(v),
             Err(e) => self.decide_unscreenable(&e),
         }
@@ -293,10 +302,10 @@ impl Guard {
         }
     }
 
-    /// Is `path` (query string ignored) a chat path this config screens?
-    pub fn is_chat_path(&self, path: &str) -> bool {
+    /// The LLM API format of `path` (query string ignored), if this config screens it.
+    pub fn api_format(&self, path: &str) -> Option<Format> {
         let p = path.split('?').next().unwrap_or(path);
-        self.config.chat_paths.iter().any(|c| c == p)
+        self.config.api_paths.get(p).copied()
     }
 
     /// Is `path` (query string ignored) the guard endpoint?
@@ -428,29 +437,31 @@ mod tests {
     fn modes_and_fail_modes() {
         let chat = br#"{"model":"m","messages":[{"role":"user","content":"mail a@b.io"}]}"#;
         let block = guard(EMAIL_ONLY);
-        let d = block.decide_chat(chat, &RequestCtx::default());
+        let d = block.decide_request(Format::OpenaiChat, chat, &RequestCtx::default());
         assert_eq!((d.outcome, d.reply.as_ref().map(|r| r.status)), (Outcome::Blocked, Some(403)));
         let monitor = guard(&EMAIL_ONLY.replace("{\"policies\"", "{\"mode\":\"monitor\",\"policies\""));
-        let d = monitor.decide_chat(chat, &RequestCtx::default());
+        let d = monitor.decide_request(Format::OpenaiChat, chat, &RequestCtx::default());
         assert_eq!(d.outcome, Outcome::Flagged);
         assert!(d.reply.is_none());
         assert_eq!(d.response_headers, vec![(HEADER_FLAGGED, "true".to_string()), (HEADER_DETECTORS, "pii/email".to_string())]);
-        let d = block.decide_chat(b"{not json", &RequestCtx::default());
+        let d = block.decide_request(Format::OpenaiChat, b"{not json", &RequestCtx::default());
         assert_eq!((d.outcome, d.reply.map(|r| r.status)), (Outcome::Rejected, Some(400)));
         let open = guard(&EMAIL_ONLY.replace("{\"policies\"", "{\"fail_mode\":\"open\",\"policies\""));
-        let d = open.decide_chat(b"{not json", &RequestCtx::default());
+        let d = open.decide_request(Format::OpenaiChat, b"{not json", &RequestCtx::default());
         assert_eq!(d.outcome, Outcome::FailedOpen);
         assert_eq!(d.response_headers, vec![(HEADER_FAILED_OPEN, "invalid_json".to_string())]);
-        let d = block.decide_chat(br#"{"messages":[{"role":"user","content":"hi"}]}"#, &RequestCtx { project: Some("ghost"), request_id: None });
+        let d = block.decide_request(Format::OpenaiChat, br#"{"messages":[{"role":"user","content":"hi"}]}"#, &RequestCtx { project: Some("ghost"), request_id: None });
         assert_eq!(d.reply.map(|r| r.status), Some(400));
-        assert!(block.is_chat_path("/v1/chat/completions?x=1") && !block.is_chat_path("/v1/embeddings"));
+        assert_eq!(block.api_format("/v1/chat/completions?x=1"), Some(Format::OpenaiChat));
+        assert_eq!(block.api_format("/v1/messages"), Some(Format::AnthropicMessages));
+        assert_eq!(block.api_format("/v1/embeddings"), None);
         assert!(block.is_guard_path("/v2/guard") && !block.is_guard_path("/v2/guardx"));
     }
 
     #[test]
     fn blocked_reply_names_detectors() {
         let g = guard(EMAIL_ONLY);
-        let v = g.screen_chat(br#"{"model":"m","messages":[{"role":"user","content":"mail a@b.io"}]}"#, &RequestCtx::default()).unwrap();
+        let v = g.screen_request(Format::OpenaiChat, br#"{"model":"m","messages":[{"role":"user","content":"mail a@b.io"}]}"#, &RequestCtx::default()).unwrap();
         let r = g.blocked_reply(&v);
         assert_eq!(r.status, 403);
         assert_eq!(json(&r)["error"]["detector_types"][0], "pii/email");

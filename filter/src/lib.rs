@@ -15,17 +15,18 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod api;
-pub mod chat;
 pub mod config;
 pub mod detectors;
 pub mod engine;
 pub mod error;
+pub mod formats;
 pub mod policy;
 pub mod text;
 
 pub use config::{Config, ConfigError, FailMode, Mode};
 pub use engine::{Guard, HttpReply, Outcome, ProxyDecision, RequestCtx, Verdict};
 pub use error::ApiError;
+pub use formats::Format;
 
 /// Version reported in `dev_info` and logs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

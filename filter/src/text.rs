@@ -132,6 +132,25 @@ impl NormText {
     }
 }
 
+/// Up to `n` bytes of `t` before byte `pos`, shrunk to a char boundary: a detector's context
+/// window ("call me", "ssn") in front of a candidate.
+pub fn window_before(t: &str, pos: usize, n: usize) -> &str {
+    let mut a = pos.saturating_sub(n);
+    while a < pos && !t.is_char_boundary(a) {
+        a += 1;
+    }
+    t.get(a..pos).unwrap_or("")
+}
+
+/// Up to `n` bytes of `t` from byte `pos`, shrunk to a char boundary.
+pub fn window_after(t: &str, pos: usize, n: usize) -> &str {
+    let mut z = pos.saturating_add(n).min(t.len());
+    while z > pos && !t.is_char_boundary(z) {
+        z -= 1;
+    }
+    t.get(pos..z).unwrap_or("")
+}
+
 /// Byte offset of every code point of a string, for slicing by code-point offsets in O(1).
 pub struct CharIndex {
     starts: Vec<usize>,
@@ -161,6 +180,17 @@ mod tests {
         let b = n.text.find(needle).unwrap();
         let (s, e) = n.orig_span(b, b + needle.len());
         CharIndex::new(orig).slice(orig, s, e).to_string()
+    }
+
+    #[test]
+    fn context_windows_stay_on_char_boundaries() {
+        let t = "téléphone: 555";
+        assert_eq!(window_before(t, 13, 4), "ne: ");
+        // Byte 2 is inside the first "é": the window starts at the next boundary.
+        assert_eq!(window_before(t, 4, 2), "l");
+        assert_eq!(window_before(t, 13, 100), "téléphone: ");
+        assert_eq!(window_after(t, 0, 2), "t");
+        assert_eq!(window_after(t, 13, 100), "555");
     }
 
     #[test]

@@ -50,3 +50,11 @@ def test_readme_config_example_compiles_and_works(tmp_path):
     assert r.returncode == 0, r.stderr
     [hit] = json.loads(r.stdout)["payload"]
     assert (hit["detector_type"], hit["labels"]) == ("pii/custom", ["employee_id"])
+
+
+def test_readme_config_table_matches_the_reference():
+    def rows(text):
+        return [line for line in text.splitlines() if line.startswith("| `")]
+    reference = (ROOT / "docs" / "config.md").read_text().split("## Top level", 1)[1].split("## Policy", 1)[0]
+    readme = (ROOT / "README.md").read_text().split("## Configuration reference", 1)[1].split("Example:", 1)[0]
+    assert rows(readme) == rows(reference), "README's configuration table differs from docs/config.md"

@@ -146,3 +146,35 @@ def test_fail_open_forwards_unscreenable_body_marked(start_envoy, upstream):
 def test_guard_endpoint_method_not_allowed(block_envoy):
     r = request(block_envoy.port, "GET", "/v2/guard")
     assert r.status == 405 and r.json()["error"]["code"] == "method_not_allowed"
+
+
+RESPONSES_FLAGGED = {"model": "m", "instructions": "Be brief.", "input": [
+    {"role": "user", "content": [{"type": "input_text", "text": "Summarise the ticket"}]},
+    {"type": "function_call", "call_id": "c1", "name": "get_ticket", "arguments": "{\"id\": 7}"},
+    {"type": "function_call_output", "call_id": "c1", "output": "Customer card: 5555 5555 5555 4444"}]}
+ANTHROPIC_FLAGGED = {"model": "claude", "max_tokens": 64, "system": "You are helpful.", "messages": [
+    {"role": "user", "content": "Look up the order"},
+    {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "orders", "input": {"id": 42}}]},
+    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                  "content": [{"type": "text", "text": "Shipped. Contact: ops@corp-mail.com"}]}]}]}
+
+
+@pytest.mark.parametrize("path,body,detector", [
+    ("/v1/responses", RESPONSES_FLAGGED, "pii/credit_card"),
+    ("/v1/messages", ANTHROPIC_FLAGGED, "pii/email"),
+])
+def test_other_llm_formats_screen_tool_results(block_envoy, upstream, path, body, detector):
+    r = request(block_envoy.port, "POST", path, body)
+    assert r.status == 403 and detector in r.json()["error"]["detector_types"]
+    assert upstream.received == []
+    clean = json.loads(json.dumps(body).replace("5555 5555 5555 4444", "on file").replace("ops@corp-mail.com", "the desk"))
+    r = request(block_envoy.port, "POST", path, clean)
+    assert r.status == 200 and r.headers["x-parapet-flagged"] == "false"
+    assert len(upstream.received) == 1 and upstream.received[0]["path"] == path
+
+
+def test_wrong_shape_for_the_path_follows_fail_mode(block_envoy, upstream):
+    # A chat-completions body sent to the Anthropic path is not that format: refused (fail closed).
+    r = request(block_envoy.port, "POST", "/v1/messages", {"model": "m", "messages": [{"role": "system", "content": "x"}]})
+    assert r.status == 400 and r.json()["error"]["param"] == "messages[0].role"
+    assert upstream.received == []

@@ -381,13 +381,16 @@ def test_guard_unknown_project_is_400(wd_main):
     assert_error(r, 400, "unknown_project", "project_id")
 
 
-def test_wrong_method_is_405(wd_main, wd_origin):
+def test_wrong_method_is_405_on_guard_and_passes_on_api_paths(wd_main, wd_origin):
     n = wd_origin.count()
-    for path in ("/v2/guard", CHAT_PATH):
-        r = call(wd_main.port, "GET", path)
-        assert_error(r, 405, "method_not_allowed")
-        assert r.headers.get("allow") == "POST"
+    r = call(wd_main.port, "GET", "/v2/guard")
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers.get("allow") == "POST"
     assert wd_origin.count() == n
+    # No body to screen: an API path's other methods reach the origin, as through Envoy.
+    r = call(wd_main.port, "GET", CHAT_PATH)
+    assert r.status == 200 and "x-parapet-flagged" not in r.headers
+    assert wd_origin.count() == n + 1
 
 
 BAD_INPUTS = [
@@ -455,7 +458,7 @@ def test_chat_clean_is_proxied_exactly(wd_main, wd_origin):
 
 def test_chat_origin_status_passes_through(wd_start, wd_origin):
     # The origin's own status and headers come back unchanged (plus Parapet's headers).
-    w = wd_start({"chat_paths": ["/status/429"]}, wd_origin.url)
+    w = wd_start({"api_paths": {"/status/429": "openai_chat"}}, wd_origin.url)
     r = call(w.port, "POST", "/status/429", chat("hello"))
     assert r.status == 429
     assert r.json() == {"origin": "status"}

@@ -190,20 +190,15 @@ fn number_is_not_a_house(t: &str, start: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::scan_str;
-
-    fn scan(s: &str) -> Vec<(String, Level, Vec<String>)> {
-        Address::new().map(|d| scan_str(&d, s)).unwrap_or_default()
-    }
+    use crate::detectors::testing::{assert_none, assert_scan_invariants, only, scan_str, texts, NUMERIC_FRAGMENTS};
 
     fn hits(s: &str) -> Vec<String> {
-        scan(s).into_iter().map(|h| h.0).collect()
+        texts(&Address::new().unwrap(), s)
     }
 
     fn one(s: &str) -> (String, Level) {
-        let h = scan(s);
-        assert_eq!(h.len(), 1, "{s:?} -> {h:?}");
-        h.into_iter().next().map(|(m, l, _)| (m, l)).unwrap_or((String::new(), Level::L4))
+        let (m, l, _) = only(&Address::new().unwrap(), s);
+        (m, l)
     }
 
     #[test]
@@ -252,7 +247,7 @@ mod tests {
 
     #[test]
     fn po_boxes() {
-        let h = scan("mail to PO Box 123 please");
+        let h = scan_str(&Address::new().unwrap(), "mail to PO Box 123 please");
         assert_eq!(h, vec![("PO Box 123".to_string(), Level::L2, vec!["po_box".to_string()])]);
         assert_eq!(one("P.O. Box 4567, Springfield, IL 62704").1, Level::L1);
         assert_eq!(one("Post Office Box 9").0, "Post Office Box 9");
@@ -287,30 +282,14 @@ mod tests {
             "we need 2 Lane Roads",
         ];
         for s in negatives {
-            assert!(hits(s).is_empty(), "{s:?} -> {:?}", scan(s));
+            assert_none(&Address::new().unwrap(), s);
         }
     }
 
-    /// Pseudo-random inputs from `alphabet`: no panic, findings non-empty, in order, disjoint
-    /// and on char boundaries.
+    /// Pseudo-random inputs from this alphabet keep the scan invariants (see the helper).
     #[test]
     fn fuzz_invariants() {
-        let alphabet: Vec<&str> = "0|1|2|4|5|7|9|00|123|4111| | |-|.|(|)|+|/|:|,|#|é|日|\u{a0}|\u{200b}|\n|a|Z| Main| St| Ave|, IL| Springfield|PO Box| Apt".split('|').collect();
-        let Ok(d) = Address::new() else { return };
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..3000 {
-            let mut s = String::new();
-            for _ in 0..48 {
-                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                s.push_str(alphabet[(x >> 33) as usize % alphabet.len()]);
-            }
-            let n = NormText::new(&s);
-            let mut out = Vec::new();
-            d.scan(&n, &mut out);
-            for f in &out {
-                assert!(f.start < f.end && n.text.is_char_boundary(f.start) && n.text.is_char_boundary(f.end), "{s:?}");
-            }
-            assert!(out.windows(2).all(|w| w[0].end <= w[1].start), "{s:?}");
-        }
+        let alphabet = [NUMERIC_FRAGMENTS, &[" Main", " St", " Ave", ", IL", " Springfield", "PO Box", " Apt"]].concat();
+        assert_scan_invariants(&Address::new().unwrap(), &alphabet, 3000, 48);
     }
 }

@@ -57,7 +57,7 @@ impl Detector for Custom {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::scan_str;
+    use crate::detectors::testing::scan_str;
 
     fn spec(name: &str, pattern: &str) -> CustomPatternSpec {
         CustomPatternSpec { name: name.into(), pattern: pattern.into(), case_insensitive: false }

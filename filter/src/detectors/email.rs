@@ -52,10 +52,10 @@ impl Detector for Email {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::scan_str;
+    use crate::detectors::testing::{only, texts};
 
     fn hits(s: &str) -> Vec<String> {
-        scan_str(&Email::new().unwrap(), s).into_iter().map(|h| h.0).collect()
+        texts(&Email::new().unwrap(), s)
     }
 
     #[test]
@@ -66,9 +66,7 @@ mod tests {
 
     #[test]
     fn spelled_out_is_l3() {
-        let h = scan_str(&Email::new().unwrap(), "reach me at bob [at] example [dot] com");
-        assert_eq!(h.len(), 1);
-        assert_eq!(h[0].1, Level::L3);
+        assert_eq!(only(&Email::new().unwrap(), "reach me at bob [at] example [dot] com").1, Level::L3);
     }
 
     #[test]

@@ -484,28 +484,21 @@ impl Detector for UnknownLinks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::scan_str;
+    use crate::detectors::testing::{assert_none, assert_scan_invariants, findings, joined, only, scan_str, MIXED_FRAGMENTS};
 
     static D: std::sync::OnceLock<Result<UnknownLinks, String>> = std::sync::OnceLock::new();
 
-    fn d() -> Option<&'static UnknownLinks> {
-        D.get_or_init(|| UnknownLinks::new(&[], true)).as_ref().ok()
+    fn d() -> &'static UnknownLinks {
+        D.get_or_init(|| UnknownLinks::new(&[], true)).as_ref().unwrap()
     }
 
+    /// Findings as (text, level, domain).
     fn hits_with(det: Option<&UnknownLinks>, s: &str) -> Vec<(String, Level, String)> {
-        det.map(|det| scan_str(det, s)).unwrap_or_default().into_iter().map(|(t, l, k)| (t, l, k.join(","))).collect()
+        det.map(|det| scan_str(det, s)).unwrap_or_default().into_iter().map(joined).collect()
     }
 
     fn hits(s: &str) -> Vec<(String, Level, String)> {
-        hits_with(d(), s)
-    }
-
-    fn findings(s: &str) -> Vec<Finding> {
-        let mut out = Vec::new();
-        if let Some(d) = d() {
-            d.scan(&NormText::new(s), &mut out);
-        }
-        out
+        hits_with(Some(d()), s)
     }
 
     #[test]
@@ -514,14 +507,11 @@ mod tests {
     }
 
     fn one(s: &str) -> (String, Level, String) {
-        let h = hits(s);
-        assert_eq!(h.len(), 1, "{s:?} -> {h:?}");
-        h.into_iter().next().unwrap_or((String::new(), Level::L4, String::new()))
+        joined(only(d(), s))
     }
 
     fn none(s: &str) {
-        let h = hits(s);
-        assert!(h.is_empty(), "{s:?} -> {h:?}");
+        assert_none(d(), s);
     }
 
     #[test]
@@ -539,7 +529,7 @@ mod tests {
         assert_eq!(one("https://evil.github.io/phish").2, "evil.github.io");
         assert_eq!(one("https://x.y.herokuapp.com/").2, "y.herokuapp.com");
         assert_eq!(one("https://co.uk/").2, "co.uk");
-        assert_eq!(d().map(|d| d.registrable("a.b.c.d.com")).as_deref(), Some("d.com"));
+        assert_eq!(d().registrable("a.b.c.d.com"), "d.com");
     }
 
     #[test]
@@ -642,7 +632,7 @@ mod tests {
     fn builtin_list_is_valid() {
         let n = BUILTIN.lines().map(|l| l.split('#').next().unwrap_or("").trim()).filter(|l| !l.is_empty()).count();
         assert!((150..=300).contains(&n), "{n}");
-        assert_eq!(d().map(|d| d.allowed.len()), Some(n), "duplicates in domains.txt");
+        assert_eq!(d().allowed.len(), n, "duplicates in domains.txt");
         assert_eq!(UnknownLinks::new(&[], false).map(|d| d.allowed.len()), Ok(0));
     }
 
@@ -678,39 +668,14 @@ mod tests {
     #[test]
     fn findings_sorted_and_disjoint() {
         let s = "a.xyz/1 https://b.xyz/2 www.c.xyz/3 http://1.2.3.4/ javascript:x()";
-        let mut out = Vec::new();
-        if let Some(d) = d() {
-            d.scan(&NormText::new(s), &mut out);
-        }
+        let (_, out) = findings(d(), s);
         assert_eq!(out.len(), 5);
         assert!(out.windows(2).all(|w| w[0].end <= w[1].start));
     }
 
-    /// Deterministic mixes of tricky fragments: nothing may panic, spans stay on char
-    /// boundaries (`scan_str` slices them), sorted and disjoint.
+    /// Deterministic mixes of tricky fragments keep the scan invariants (see the helper).
     #[test]
     fn mixed_inputs_do_not_panic() {
-        const P: &[&str] = &[
-            "a", "s", "h", "i", "t", "f", "u", "c", "k", "@", "$", "*", ".", " ", "-", "_", "é", "ü", "\u{0430}", "好", "🙂", "\u{200b}",
-            "/", ":", "=", "\"", "'", "0", "1", "3", "\n", "http://", "https://", "www.", ".xyz/", "sk-", "ghp_", "AKIA", "eyJ",
-            "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----", "xn--", "password=", "postgres://u:p@h/", "(", ")", "[", "]",
-            "Server=x;Password=y;", "\\n", "%", "#", "?", "&", "ss", "fuck", "shit", "\u{0301}", "Ａ",
-        ];
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..1500 {
-            let mut s = String::new();
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            for _ in 0..(x % 40) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                s.push_str(P[(x % P.len() as u64) as usize]);
-            }
-            let _ = hits(&s);
-            let out = findings(&s);
-            assert!(out.windows(2).all(|w| w[0].end <= w[1].start && w[0].start < w[1].start), "{s:?}");
-        }
+        assert_scan_invariants(d(), MIXED_FRAGMENTS, 1500, 40);
     }
 }

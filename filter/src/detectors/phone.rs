@@ -31,7 +31,7 @@ use regex::Regex;
 
 use super::{Detector, Finding};
 use crate::policy::Level;
-use crate::text::NormText;
+use crate::text::{window_after, window_before, NormText};
 
 /// Bytes around a token searched for context words.
 const CONTEXT_BEFORE: usize = 40;
@@ -464,40 +464,19 @@ fn glued_after(b: &[u8], end: usize) -> bool {
     matches!(n, b',' | b':' | b'.' | b'/' | b'-') && b.get(end + 1).is_some_and(|c| c.is_ascii_digit())
 }
 
-fn window_before(t: &str, pos: usize, n: usize) -> &str {
-    let mut a = pos.saturating_sub(n);
-    while a < pos && !t.is_char_boundary(a) {
-        a += 1;
-    }
-    t.get(a..pos).unwrap_or("")
-}
-
-fn window_after(t: &str, pos: usize, n: usize) -> &str {
-    let mut z = pos.saturating_add(n).min(t.len());
-    while z > pos && !t.is_char_boundary(z) {
-        z -= 1;
-    }
-    t.get(pos..z).unwrap_or("")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::scan_str;
-
-    fn scan(s: &str) -> Vec<(String, Level, Vec<String>)> {
-        Phone::new().map(|d| scan_str(&d, s)).unwrap_or_default()
-    }
+    use crate::detectors::testing::{assert_none, assert_scan_invariants, only, texts, NUMERIC_FRAGMENTS};
 
     fn hits(s: &str) -> Vec<String> {
-        scan(s).into_iter().map(|h| h.0).collect()
+        texts(&Phone::new().unwrap(), s)
     }
 
     /// The single finding's text and level.
     fn one(s: &str) -> (String, Level) {
-        let h = scan(s);
-        assert_eq!(h.len(), 1, "{s:?} -> {h:?}");
-        h.into_iter().next().map(|(m, l, _)| (m, l)).unwrap_or((String::new(), Level::L4))
+        let (m, l, _) = only(&Phone::new().unwrap(), s);
+        (m, l)
     }
 
     #[test]
@@ -645,33 +624,14 @@ mod tests {
             "lottery 04 15 23 42 08 16 and ssn 078-05-1120",
         ];
         for s in negatives {
-            assert!(hits(s).is_empty(), "{s:?} -> {:?}", hits(s));
+            assert_none(&Phone::new().unwrap(), s);
         }
     }
 
-    /// Pseudo-random inputs from `alphabet`: no panic, findings non-empty, in order, disjoint
-    /// and on char boundaries.
+    /// Pseudo-random inputs from this alphabet keep the scan invariants (see the helper).
     #[test]
     fn fuzz_invariants() {
-        let alphabet: Vec<&str> =
-            "0|1|2|4|5|7|9|00|123|4111| | |-|.|(|)|+|/|:|,|#|é|日|\u{a0}|\u{200b}|\n|a|Z|call |tel"
-                .split('|')
-                .collect();
-        let Ok(d) = Phone::new() else { return };
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..3000 {
-            let mut s = String::new();
-            for _ in 0..48 {
-                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                s.push_str(alphabet[(x >> 33) as usize % alphabet.len()]);
-            }
-            let n = NormText::new(&s);
-            let mut out = Vec::new();
-            d.scan(&n, &mut out);
-            for f in &out {
-                assert!(f.start < f.end && n.text.is_char_boundary(f.start) && n.text.is_char_boundary(f.end), "{s:?}");
-            }
-            assert!(out.windows(2).all(|w| w[0].end <= w[1].start), "{s:?}");
-        }
+        let alphabet = [NUMERIC_FRAGMENTS, &["call ", "tel"]].concat();
+        assert_scan_invariants(&Phone::new().unwrap(), &alphabet, 3000, 48);
     }
 }

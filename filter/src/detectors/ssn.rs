@@ -21,7 +21,7 @@ use regex::Regex;
 
 use super::{Detector, Finding};
 use crate::policy::Level;
-use crate::text::NormText;
+use crate::text::{window_after, window_before, NormText};
 
 /// Widely published numbers that are not anyone's SSN (or were voided).
 const EXAMPLES: &[&[u8; 9]] = &[b"078051120", b"219099999", b"123456789"];
@@ -138,37 +138,17 @@ fn extends(b: &[u8], start: usize, end: usize, shape: Shape) -> bool {
         || (next.is_some_and(joins) && digit(next2))
 }
 
-fn window_before(t: &str, pos: usize, n: usize) -> &str {
-    let mut a = pos.saturating_sub(n);
-    while a < pos && !t.is_char_boundary(a) {
-        a += 1;
-    }
-    t.get(a..pos).unwrap_or("")
-}
-
-fn window_after(t: &str, pos: usize, n: usize) -> &str {
-    let mut z = pos.saturating_add(n).min(t.len());
-    while z > pos && !t.is_char_boundary(z) {
-        z -= 1;
-    }
-    t.get(pos..z).unwrap_or("")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::scan_str;
-
-    fn scan(s: &str) -> Vec<(String, Level, Vec<String>)> {
-        Ssn::new().map(|d| scan_str(&d, s)).unwrap_or_default()
-    }
+    use crate::detectors::testing::{assert_scan_invariants, only, scan_str, texts, NUMERIC_FRAGMENTS};
 
     fn hits(s: &str) -> Vec<String> {
-        scan(s).into_iter().map(|h| h.0).collect()
+        texts(&Ssn::new().unwrap(), s)
     }
 
     fn level(s: &str) -> Option<Level> {
-        let h = scan(s);
+        let h = scan_str(&Ssn::new().unwrap(), s);
         assert!(h.len() <= 1, "{s:?} -> {h:?}");
         h.first().map(|h| h.1)
     }
@@ -206,10 +186,8 @@ mod tests {
     #[test]
     fn known_examples_are_l4() {
         for s in ["078-05-1120", "219-09-9999", "123-45-6789", "SSN 123456789", "111-11-1111", "222 22 2222"] {
-            let h = scan(s);
-            assert_eq!(h.len(), 1, "{s}");
-            assert_eq!(h[0].1, Level::L4, "{s}");
-            assert_eq!(h[0].2, vec!["example".to_string()]);
+            let (_, level, labels) = only(&Ssn::new().unwrap(), s);
+            assert_eq!((level, labels), (Level::L4, vec!["example".to_string()]), "{s}");
         }
     }
 
@@ -237,27 +215,10 @@ mod tests {
         assert!(hits("536-22 1234 and 536 22-1234").is_empty());
     }
 
-    /// Pseudo-random inputs from `alphabet`: no panic, findings non-empty, in order, disjoint
-    /// and on char boundaries.
+    /// Pseudo-random inputs from this alphabet keep the scan invariants (see the helper).
     #[test]
     fn fuzz_invariants() {
-        let alphabet: Vec<&str> =
-            "0|1|2|4|5|7|9|00|123|4111| | |-|.|(|)|+|/|:|,|#|é|日|\u{a0}|\u{200b}|\n|a|Z|ssn |666".split('|').collect();
-        let Ok(d) = Ssn::new() else { return };
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..3000 {
-            let mut s = String::new();
-            for _ in 0..48 {
-                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                s.push_str(alphabet[(x >> 33) as usize % alphabet.len()]);
-            }
-            let n = NormText::new(&s);
-            let mut out = Vec::new();
-            d.scan(&n, &mut out);
-            for f in &out {
-                assert!(f.start < f.end && n.text.is_char_boundary(f.start) && n.text.is_char_boundary(f.end), "{s:?}");
-            }
-            assert!(out.windows(2).all(|w| w[0].end <= w[1].start), "{s:?}");
-        }
+        let alphabet = [NUMERIC_FRAGMENTS, &["ssn ", "666"]].concat();
+        assert_scan_invariants(&Ssn::new().unwrap(), &alphabet, 3000, 48);
     }
 }
