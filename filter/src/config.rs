@@ -60,6 +60,12 @@ pub struct ConfigSpec {
     pub api_paths: BTreeMap<String, Format>,
     #[serde(default)]
     pub require_all_detectors: bool,
+    #[serde(default = "default_hold_back")]
+    pub stream_hold_back: usize,
+}
+
+fn default_hold_back() -> usize {
+    256
 }
 
 fn default_policy() -> String {
@@ -143,6 +149,8 @@ pub struct Config {
     pub guard_path: Option<String>,
     /// Path (without query) -> the LLM API format of its bodies.
     pub api_paths: BTreeMap<String, Format>,
+    /// Bytes of streamed model text held back in block mode (see `stream.rs`).
+    pub stream_hold_back: usize,
     pub default_policy: String,
     pub projects: BTreeMap<String, String>,
     pub policies: BTreeMap<String, Policy>,
@@ -242,6 +250,9 @@ impl Config {
         if spec.max_body_bytes == 0 || spec.max_body_bytes > MAX_BODY_LIMIT {
             return Err(err("max_body_bytes", format!("must be between 1 and {MAX_BODY_LIMIT}")));
         }
+        if spec.stream_hold_back > 65536 {
+            return Err(err("stream_hold_back", "must be at most 65536 bytes"));
+        }
         if spec.max_messages == 0 {
             return Err(err("max_messages", "must be at least 1"));
         }
@@ -264,6 +275,7 @@ impl Config {
             max_messages: spec.max_messages,
             guard_path: spec.guard_path.clone(),
             api_paths: spec.api_paths.clone(),
+            stream_hold_back: spec.stream_hold_back,
             default_policy: spec.default_policy.clone(),
             projects: spec.projects.clone(),
             policies,

@@ -21,6 +21,8 @@ pub mod engine;
 pub mod error;
 pub mod formats;
 pub mod policy;
+pub mod sse;
+pub mod stream;
 pub mod text;
 
 pub use config::{Config, ConfigError, FailMode, Mode};

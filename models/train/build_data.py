@@ -184,7 +184,7 @@ def main():
         pool = [a for a in attacks if ((a["attack_category"] in val_cats) == (sp == "val"))]
         code_ctx = ctype == "code"
         pool = [a for a in pool if (a["source"].split()[1] == "code") == code_ctx] or pool
-        for pos in rng.sample(["start", "middle", "end"], 2 if sp == "train" else 1):
+        for pos in rng.sample(["start", "middle", "end"], 1):
             a = rng.choice(pool)
             inj = a["text"]
             if code_ctx:
@@ -271,7 +271,7 @@ def main():
 
     # ---------------- generator ----------------
     HOLD = {"ovr_priority", "ovr_stop", "per_hypo", "ext_trick", "split_steps", "obf_rot13", "obf_homoglyph",
-            "ind_subtle", "hn_security", "hn_jailbreak", "hn_devmode", "hnc_meta", "wp_acquire", "cr_cyber", "mb_crime",
+            "ind_subtle", "hn_security", "hn_jailbreak", "hn_devmode", "wp_acquire", "cr_cyber", "mb_crime",
             "mv_sexual", "ml_newinstr", "ml_extract"}
     HOLD_LANG = {"pt"}  # one language entirely unseen in training
     gen = G.generate_all(seed=SEED, holdout=HOLD, holdout_langs=HOLD_LANG)

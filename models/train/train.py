@@ -27,7 +27,7 @@ from model import Config, GuardModel  # noqa: E402
 # sampling repeat factor per validation/reporting group (train side); fractional = stochastic
 GROUP_REPEAT = {
     "trigger_word_benign": 4.0, "non_english_attacks": 5.0, "non_english_benign": 8.0, "mod_generated": 5.0,
-    "attack_direct_generated": 1.5, "docs_clean": 2.0, "indirect_docs": 1.0, "attack_inthewild": 2.0,
+    "attack_direct_generated": 1.5, "docs_clean": 4.0, "indirect_docs": 1.0, "attack_inthewild": 2.0,
     "attack_jailbreak_templates": 1.0, "benign_roleplay": 1.5, "harmful_not_attack": 1.5,
     "mod_hate": 0.5, "benign_docs": 0.6, "benign_prompts": 0.7, "mod_rtp": 2.0, "mod_pyrit_scored": 2.0,
 }

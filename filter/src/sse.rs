@@ -1,0 +1,233 @@
+//! Server-sent events: an incremental parser and the text each LLM API streams.
+//!
+//! [`SseParser`] takes a response body in chunks cut anywhere (inside a line, between `\r` and
+//! `\n`, inside a UTF-8 sequence) and yields the same events as the whole body would: `data:`
+//! lines joined with `\n`, `event:` names, comments (`:`) ignored, `\r\n`, `\r` and `\n` line
+//! ends, a BOM at the start dropped. [`SseParser::finish`] flushes an unterminated last frame, so
+//! a truncated stream is still screened. [`stream_text`] turns one event of a format into the
+//! text the model produced (content deltas, tool-call argument deltas); non-JSON data such as
+//! `[DONE]` yields nothing.
+
+use serde_json::Value;
+
+use crate::formats::Format;
+
+/// One dispatched event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Event {
+    /// The `event:` field, empty when absent.
+    pub event: String,
+    pub data: String,
+}
+
+/// Most bytes a single line may hold before the parser gives up on the stream: an attacker must
+/// not make the filter buffer an unbounded line.
+pub const MAX_LINE: usize = 1 << 20;
+
+#[derive(Debug, Default)]
+pub struct SseParser {
+    /// Bytes of the current, unfinished line.
+    line: Vec<u8>,
+    /// The previous chunk ended with `\r`: a `\n` starting the next chunk belongs to it.
+    after_cr: bool,
+    started: bool,
+    event: String,
+    data: Vec<String>,
+    has_data: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseError {
+    LineTooLong,
+}
+
+impl SseParser {
+    pub fn new() -> SseParser {
+        SseParser::default()
+    }
+
+    /// Feeds a chunk; appends the events it completes to `out`.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<Event>) -> Result<(), SseError> {
+        let mut rest = chunk;
+        // An empty chunk must not consume the pending `\r`: its `\n` may still come.
+        if self.after_cr && !rest.is_empty() {
+            self.after_cr = false;
+            if let Some((&b'\n', tail)) = rest.split_first() {
+                rest = tail;
+            }
+        }
+        while let Some(i) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            let (head, tail) = rest.split_at(i);
+            self.line.extend_from_slice(head);
+            let is_cr = tail.first() == Some(&b'\r');
+            rest = tail.get(1..).unwrap_or(&[]);
+            if is_cr {
+                match rest.first() {
+                    Some(&b'\n') => rest = rest.get(1..).unwrap_or(&[]),
+                    None => self.after_cr = true,
+                    Some(_) => {}
+                }
+            }
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&line, out);
+        }
+        self.line.extend_from_slice(rest);
+        if self.line.len() > MAX_LINE {
+            return Err(SseError::LineTooLong);
+        }
+        Ok(())
+    }
+
+    /// End of stream: a last line or frame without its terminating blank line is dispatched.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&line, out);
+        }
+        self.dispatch(out);
+    }
+
+    fn line_done(&mut self, raw: &[u8], out: &mut Vec<Event>) {
+        let mut line = raw;
+        if !self.started {
+            self.started = true;
+            line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
+        }
+        if line.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        if line.first() == Some(&b':') {
+            return; // comment / keep-alive
+        }
+        let (name, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => {
+                let v = line.get(i + 1..).unwrap_or(&[]);
+                (line.get(..i).unwrap_or(&[]), v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &[][..]),
+        };
+        // Invalid UTF-8 inside a field is replaced, not dropped: the text is still screened.
+        let value = String::from_utf8_lossy(value).into_owned();
+        match name {
+            b"data" => {
+                self.data.push(value);
+                self.has_data = true;
+            }
+            b"event" => self.event = value,
+            _ => {} // id, retry and unknown fields do not carry model text
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<Event>) {
+        if self.has_data {
+            out.push(Event { event: std::mem::take(&mut self.event), data: self.data.join("\n") });
+        }
+        self.event.clear();
+        self.data.clear();
+        self.has_data = false;
+    }
+}
+
+/// The model text one streamed event carries, for `format`. Empty for control events.
+pub fn stream_text(format: Format, ev: &Event) -> String {
+    let Ok(v) = serde_json::from_str::<Value>(&ev.data) else { return String::new() };
+    let mut out = String::new();
+    let mut push = |s: Option<&str>| {
+        if let Some(s) = s {
+            out.push_str(s);
+        }
+    };
+    match format {
+        Format::OpenaiChat => {
+            for c in v.get("choices").and_then(Value::as_array).into_iter().flatten() {
+                let d = c.get("delta");
+                push(d.and_then(|d| d.get("content")).and_then(Value::as_str));
+                push(d.and_then(|d| d.get("refusal")).and_then(Value::as_str));
+                for t in d.and_then(|d| d.get("tool_calls")).and_then(Value::as_array).into_iter().flatten() {
+                    push(t.get("function").and_then(|f| f.get("arguments")).and_then(Value::as_str));
+                }
+            }
+        }
+        Format::OpenaiResponses => {
+            let kind = v.get("type").and_then(Value::as_str).unwrap_or("");
+            if kind.ends_with(".delta") {
+                push(v.get("delta").and_then(Value::as_str));
+            }
+        }
+        Format::AnthropicMessages => {
+            if v.get("type").and_then(Value::as_str) == Some("content_block_delta") {
+                let d = v.get("delta");
+                for key in ["text", "partial_json", "thinking"] {
+                    push(d.and_then(|d| d.get(key)).and_then(Value::as_str));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_chunks(chunks: &[&[u8]]) -> Vec<Event> {
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            p.feed(c, &mut out).unwrap();
+        }
+        p.finish(&mut out);
+        out
+    }
+
+    const STREAM: &[u8] = b"\xef\xbb\xbf: keep-alive\r\nevent: message\r\ndata: {\"a\":1}\r\n\r\ndata: line one\ndata: line two\n\nid: 7\nretry: 10\ndata:no-space\r\rdata: caf\xc3\xa9 \xe2\x82\xac\n\ndata: [DONE]\n\ndata: unterminated";
+
+    #[test]
+    fn whole_stream() {
+        let ev = parse_chunks(&[STREAM]);
+        let data: Vec<&str> = ev.iter().map(|e| e.data.as_str()).collect();
+        assert_eq!(data, vec!["{\"a\":1}", "line one\nline two", "no-space", "café €", "[DONE]", "unterminated"]);
+        assert_eq!(ev[0].event, "message");
+        assert_eq!(ev[1].event, "");
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_events() {
+        let whole = parse_chunks(&[STREAM]);
+        for i in 0..=STREAM.len() {
+            for j in i..=STREAM.len() {
+                let got = parse_chunks(&[&STREAM[..i], &STREAM[i..j], &STREAM[j..]]);
+                assert_eq!(got, whole, "split at {i}, {j}");
+            }
+        }
+        let bytes: Vec<&[u8]> = STREAM.chunks(1).collect();
+        assert_eq!(parse_chunks(&bytes), whole);
+    }
+
+    #[test]
+    fn an_endless_line_is_refused() {
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        let big = vec![b'x'; MAX_LINE + 1];
+        assert_eq!(p.feed(&big, &mut out), Err(SseError::LineTooLong));
+    }
+
+    #[test]
+    fn text_per_format() {
+        let ev = |d: &str| Event { event: String::new(), data: d.into() };
+        assert_eq!(stream_text(Format::OpenaiChat, &ev(r#"{"choices":[{"index":0,"delta":{"content":"Hel"}}]}"#)), "Hel");
+        assert_eq!(
+            stream_text(Format::OpenaiChat, &ev(r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"to\":"}}]}}]}"#)),
+            "{\"to\":"
+        );
+        assert_eq!(stream_text(Format::OpenaiChat, &ev("[DONE]")), "");
+        assert_eq!(stream_text(Format::OpenaiResponses, &ev(r#"{"type":"response.output_text.delta","delta":"lo"}"#)), "lo");
+        assert_eq!(stream_text(Format::OpenaiResponses, &ev(r#"{"type":"response.completed","response":{}}"#)), "");
+        assert_eq!(
+            stream_text(Format::AnthropicMessages, &ev(r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#)),
+            "Hi"
+        );
+        assert_eq!(stream_text(Format::AnthropicMessages, &ev(r#"{"type":"message_stop"}"#)), "");
+    }
+}

@@ -1,0 +1,312 @@
+//! Screening a streamed (SSE) LLM response while it flows.
+//!
+//! The host hands each response chunk to [`StreamScreen::feed`] and sends on exactly the bytes
+//! it gets back. In `block` mode the screen holds back the events carrying the last
+//! `hold_back` bytes of model text, so a match split across chunks (an e-mail address, a key) is
+//! complete, and caught, before its first half reaches the client; everything older is
+//! released. When a detector fires, the held bytes are dropped and the stream ends with an error
+//! event in the API's own format ([`error_event`]). The hosts do not feed responses through it
+//! yet; it is the core half of response-stream screening.
+//! In `monitor` mode nothing is held: every byte is released at once and the verdict is only
+//! recorded. Matches longer than the hold-back window can be released in part before they are
+//! recognised; the window is the trade-off between that and added latency.
+
+use std::collections::VecDeque;
+
+use serde_json::json;
+
+use crate::api::{Message, Role};
+use crate::config::{FailMode, Mode};
+use crate::engine::{Guard, Verdict};
+use crate::error::ApiError;
+use crate::formats::Format;
+use crate::sse::{stream_text, Event, SseParser};
+
+/// What the host does with the bytes of this step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamStep {
+    /// Send these bytes on (possibly none: everything new is held back).
+    Release(Vec<u8>),
+    /// Send `release` (already screened), then `error` (the in-stream error event), then end
+    /// the stream. `verdict` is `None` when the stream could not be parsed (fail closed).
+    Block { release: Vec<u8>, error: Vec<u8>, verdict: Option<Verdict> },
+}
+
+pub struct StreamScreen {
+    format: Format,
+    project: Option<String>,
+    parser: SseParser,
+    /// Bytes received and not yet released.
+    pending: Vec<u8>,
+    /// Bytes of `pending` already consumed by the parser.
+    parsed: usize,
+    /// All model text seen so far.
+    text: String,
+    /// `(end of an event's bytes in pending, text length after it)`, oldest first.
+    marks: VecDeque<(usize, usize)>,
+    /// Text length released to the client so far.
+    released_text: usize,
+    /// Last verdict with detections (monitor mode keeps screening and reports it).
+    flagged: Option<Verdict>,
+    finished: bool,
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The in-stream error event a client of `format` understands.
+pub fn error_event(format: Format, code: &str, message: &str, detector_types: &[String]) -> Vec<u8> {
+    let (event, data) = match format {
+        Format::OpenaiChat => (
+            None,
+            json!({"error": {"message": message, "type": "parapet_blocked", "code": code, "param": null, "detector_types": detector_types}}),
+        ),
+        Format::OpenaiResponses => (
+            Some("error"),
+            json!({"type": "error", "code": code, "message": message, "param": null, "detector_types": detector_types}),
+        ),
+        Format::AnthropicMessages => (
+            Some("error"),
+            json!({"type": "error", "error": {"type": "parapet_blocked", "message": message, "detector_types": detector_types}}),
+        ),
+    };
+    let mut out = String::new();
+    if let Some(e) = event {
+        out.push_str("event: ");
+        out.push_str(e);
+        out.push('\n');
+    }
+    out.push_str("data: ");
+    out.push_str(&data.to_string());
+    out.push_str("\n\n");
+    if format == Format::OpenaiChat {
+        out.push_str("data: [DONE]\n\n");
+    }
+    out.into_bytes()
+}
+
+impl StreamScreen {
+    pub fn new(format: Format, project: Option<&str>) -> StreamScreen {
+        StreamScreen {
+            format,
+            project: project.map(str::to_string),
+            parser: SseParser::new(),
+            pending: Vec::new(),
+            parsed: 0,
+            text: String::new(),
+            marks: VecDeque::new(),
+            released_text: 0,
+            flagged: None,
+            finished: false,
+        }
+    }
+
+    /// The verdict of the last screen that detected something (monitor mode records it).
+    pub fn flagged(&self) -> Option<&Verdict> {
+        self.flagged.as_ref()
+    }
+
+    fn take_pending(&mut self, upto: usize) -> Vec<u8> {
+        let upto = upto.min(self.pending.len());
+        let out: Vec<u8> = self.pending.drain(..upto).collect();
+        self.parsed = self.parsed.saturating_sub(upto);
+        for m in self.marks.iter_mut() {
+            m.0 = m.0.saturating_sub(upto);
+        }
+        out
+    }
+
+    fn fail(&mut self, guard: &Guard, e: &ApiError) -> StreamStep {
+        self.finished = true;
+        match guard.config().fail_mode {
+            FailMode::Open => {
+                let all = self.pending.len();
+                StreamStep::Release(self.take_pending(all))
+            }
+            FailMode::Closed => {
+                self.pending.clear();
+                StreamStep::Block { release: Vec::new(), error: error_event(self.format, e.code, &e.message, &[]), verdict: None }
+            }
+        }
+    }
+
+    /// Feeds one chunk of the response body; `end` on the last one (the chunk may be empty).
+    pub fn feed(&mut self, guard: &Guard, chunk: &[u8], end: bool) -> StreamStep {
+        if self.finished {
+            return StreamStep::Release(chunk.to_vec());
+        }
+        let monitor = guard.config().mode == Mode::Monitor;
+        self.pending.extend_from_slice(chunk);
+        let mut events: Vec<Event> = Vec::new();
+        // Feed the parser event by event so each event's byte end in `pending` is known.
+        let new = self.pending.get(self.parsed..).map(<[u8]>::to_vec).unwrap_or_default();
+        if self.parser.feed(&new, &mut events).is_err() {
+            return self.fail(guard, &ApiError::new(502, "stream_line_too_long", "the response stream has a line over 1 MiB"));
+        }
+        self.parsed = self.pending.len();
+        if end {
+            self.parser.finish(&mut events);
+        }
+        for ev in &events {
+            self.text.push_str(&stream_text(self.format, ev));
+        }
+        // Event boundaries are only known to the chunk: mark them all at the chunk's end.
+        if !events.is_empty() {
+            self.marks.push_back((self.pending.len(), self.text.len()));
+        }
+        // Screen the new text with enough of the released text before it to complete a match
+        // that started there.
+        let hold = guard.config().stream_hold_back;
+        let from = floor_boundary(&self.text, self.released_text.saturating_sub(hold));
+        let window = self.text.get(from..).unwrap_or("");
+        if !window.is_empty() && (!events.is_empty() || end) {
+            let policy = match guard.resolve(self.project.as_deref()) {
+                Ok(p) => p,
+                Err(e) => return self.fail(guard, &e),
+            };
+            let msg = [Message { role: Role::Assistant, content: window.to_string() }];
+            let v = guard.screen(policy, self.project.as_deref(), &msg);
+            if v.flagged {
+                if !monitor {
+                    self.finished = true;
+                    self.pending.clear();
+                    let error = error_event(
+                        self.format,
+                        "blocked",
+                        &format!("response blocked by Parapet policy {:?}: {}", v.policy_id, v.detected.join(", ")),
+                        &v.detected,
+                    );
+                    return StreamStep::Block { release: Vec::new(), error, verdict: Some(v) };
+                }
+                self.flagged = Some(v);
+            }
+        }
+        if monitor || end {
+            if end {
+                self.finished = true;
+            }
+            self.released_text = self.text.len();
+            self.marks.clear();
+            let all = self.pending.len();
+            return StreamStep::Release(self.take_pending(all));
+        }
+        // Release through the newest event boundary that leaves `hold` bytes of text held.
+        let keep_from = self.text.len().saturating_sub(hold);
+        let mut upto = None;
+        while let Some(&(b, t)) = self.marks.front() {
+            if t > keep_from {
+                break;
+            }
+            upto = Some(b);
+            self.released_text = t;
+            self.marks.pop_front();
+        }
+        StreamStep::Release(upto.map(|b| self.take_pending(b)).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CFG: &str = r#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{}}}},"default_policy":"p","stream_hold_back":64}"#;
+
+    fn chat_event(text: &str) -> String {
+        format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {"content": text}}]}))
+    }
+
+    fn stream(parts: &[&str]) -> Vec<u8> {
+        let mut s: String = parts.iter().map(|p| chat_event(p)).collect();
+        s.push_str("data: [DONE]\n\n");
+        s.into_bytes()
+    }
+
+    /// Runs `body` split into `chunks`; returns what the client got and whether it was blocked.
+    fn run(guard: &Guard, body: &[u8], cuts: &[usize]) -> (Vec<u8>, bool) {
+        let mut s = StreamScreen::new(Format::OpenaiChat, None);
+        let mut client = Vec::new();
+        let mut bounds: Vec<usize> = cuts.to_vec();
+        bounds.push(body.len());
+        let mut prev = 0;
+        for (i, &b) in bounds.iter().enumerate() {
+            let end = i + 1 == bounds.len();
+            match s.feed(guard, &body[prev..b], end) {
+                StreamStep::Release(r) => client.extend(r),
+                StreamStep::Block { release, error, .. } => {
+                    client.extend(release);
+                    client.extend(error);
+                    return (client, true);
+                }
+            }
+            prev = b;
+        }
+        (client, false)
+    }
+
+    #[test]
+    fn clean_stream_passes_unchanged_at_every_split() {
+        let g = Guard::new(CFG.as_bytes()).unwrap();
+        let body = stream(&["Hello ", "there, ", "how can I help?"]);
+        for i in 0..=body.len() {
+            assert_eq!(run(&g, &body, &[i]), (body.clone(), false), "split at {i}");
+        }
+    }
+
+    #[test]
+    fn a_match_split_across_chunks_never_reaches_the_client() {
+        let g = Guard::new(CFG.as_bytes()).unwrap();
+        let body = stream(&["Sure. Write to jane.d", "oe@example.com for ", "details."]);
+        for i in 0..=body.len() {
+            let (client, blocked) = run(&g, &body, &[i]);
+            assert!(blocked, "split at {i}");
+            let seen = String::from_utf8_lossy(&client);
+            assert!(!seen.contains("jane.d"), "first half leaked at split {i}: {seen}");
+            assert!(seen.contains("\"code\":\"blocked\"") && seen.ends_with("data: [DONE]\n\n"));
+        }
+    }
+
+    #[test]
+    fn old_text_is_released_while_the_tail_is_held() {
+        let g = Guard::new(CFG.as_bytes()).unwrap();
+        let long = "x".repeat(100);
+        let mut s = StreamScreen::new(Format::OpenaiChat, None);
+        let first = chat_event(&long);
+        let StreamStep::Release(r) = s.feed(&g, first.as_bytes(), false) else { panic!("blocked") };
+        assert!(r.is_empty(), "the only event holds the last 64 bytes of text");
+        let second = chat_event(&long);
+        let StreamStep::Release(r) = s.feed(&g, second.as_bytes(), false) else { panic!("blocked") };
+        assert_eq!(r, first.as_bytes());
+    }
+
+    #[test]
+    fn monitor_mode_never_holds_and_records() {
+        let g = Guard::new(CFG.replace("\"default_policy\"", "\"mode\":\"monitor\",\"default_policy\"").as_bytes()).unwrap();
+        let body = stream(&["mail jane.doe@example.com"]);
+        let mut s = StreamScreen::new(Format::OpenaiChat, None);
+        let StreamStep::Release(r) = s.feed(&g, &body[..10], false) else { panic!("blocked") };
+        assert_eq!(r, &body[..10]);
+        let StreamStep::Release(r) = s.feed(&g, &body[10..], true) else { panic!("blocked") };
+        assert_eq!(r, &body[10..]);
+        assert_eq!(s.flagged().map(|v| v.detected.clone()), Some(vec!["pii/email".to_string()]));
+    }
+
+    #[test]
+    fn truncated_stream_is_still_screened() {
+        let g = Guard::new(CFG.as_bytes()).unwrap();
+        let body = b"data: {\"choices\":[{\"delta\":{\"content\":\"bob@example.com\"}}]}";
+        assert!(run(&g, body, &[]).1);
+    }
+
+    #[test]
+    fn error_events_per_format() {
+        let d = vec!["pii/email".to_string()];
+        let a = String::from_utf8(error_event(Format::AnthropicMessages, "blocked", "m", &d)).unwrap();
+        assert!(a.starts_with("event: error\ndata: {") && a.contains("\"type\":\"error\""));
+        let r = String::from_utf8(error_event(Format::OpenaiResponses, "blocked", "m", &d)).unwrap();
+        assert!(r.starts_with("event: error\n") && r.contains("\"code\":\"blocked\""));
+    }
+}
