@@ -19,17 +19,20 @@ PY="nice -n 19 $VENV/bin/python -u"
 T0=$(date +%s)
 stamp() { echo "\"$1\": $(( $(date +%s) - T0 ))"; }
 
-echo "== [1/4] build data (reads $PARAPET_SHARED_DATASETS, writes $PARAPET_DATA_DIR)"
+echo "== [1/5] build data (reads $PARAPET_SHARED_DATASETS, writes $PARAPET_DATA_DIR)"
 $PY "$HERE/build_data.py"
 S1=$(stamp data_s)
-echo "== [2/4] train"
+echo "== [2/5] train"
 $PY "$HERE/train.py" --epochs "${PARAPET_EPOCHS:-5}"
 S2=$(stamp train_s)
-echo "== [3/4] export ONNX, int8 weights, verify, score validation"
+echo "== [3/5] snap large weights to their int8 grid, freeze, fine-tune the rest (quantization-aware finish)"
+$PY "$HERE/snap_finetune.py"
+S2b=$(stamp snap_s)
+echo "== [4/5] export ONNX, int8 weights, verify, score validation"
 $PY "$HERE/export.py"
 S3=$(stamp export_s)
-echo "{ $S1, $S2, $S3, \"total_s\": $(( $(date +%s) - T0 )) }" > "$PARAPET_WORK_DIR/pipeline_timing.json"
-echo "== [4/4] calibrate + metrics"
+echo "{ $S1, $S2, $S2b, $S3, \"total_s\": $(( $(date +%s) - T0 )) }" > "$PARAPET_WORK_DIR/pipeline_timing.json"
+echo "== [5/5] calibrate + metrics"
 $PY "$HERE/calibrate.py"
 echo "== done in $(( ($(date +%s) - T0) / 60 )) min; artifacts:"
 ls -la "$REPO/models"
