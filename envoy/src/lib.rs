@@ -176,8 +176,8 @@ impl HttpContext for Http {
             let e = parapet_filter::ApiError::new(405, "method_not_allowed", format!("{path} accepts POST only"));
             return self.reply(&HttpReply::error(&e));
         }
-        let header = self.guard.config().project_header.clone();
-        self.project = self.get_http_request_header(&header).filter(|p| !p.is_empty());
+        let guard = Rc::clone(&self.guard);
+        self.project = self.get_http_request_header(&guard.config().project_header).filter(|p| !p.is_empty());
         self.request_id = self.get_http_request_header("x-request-id");
         if let Some(len) = self.get_http_request_header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
             if self.too_large(len) == Action::Pause {

@@ -38,8 +38,6 @@ pub struct StreamScreen {
     parser: SseParser,
     /// Bytes received and not yet released.
     pending: Vec<u8>,
-    /// Bytes of `pending` already consumed by the parser.
-    parsed: usize,
     /// All model text seen so far.
     text: String,
     /// `(end of an event's bytes in pending, text length after it)`, oldest first.
@@ -96,7 +94,6 @@ impl StreamScreen {
             project: project.map(str::to_string),
             parser: SseParser::new(),
             pending: Vec::new(),
-            parsed: 0,
             text: String::new(),
             marks: VecDeque::new(),
             released_text: 0,
@@ -113,7 +110,6 @@ impl StreamScreen {
     fn take_pending(&mut self, upto: usize) -> Vec<u8> {
         let upto = upto.min(self.pending.len());
         let out: Vec<u8> = self.pending.drain(..upto).collect();
-        self.parsed = self.parsed.saturating_sub(upto);
         for m in self.marks.iter_mut() {
             m.0 = m.0.saturating_sub(upto);
         }
@@ -142,12 +138,9 @@ impl StreamScreen {
         let monitor = guard.config().mode == Mode::Monitor;
         self.pending.extend_from_slice(chunk);
         let mut events: Vec<Event> = Vec::new();
-        // Feed the parser event by event so each event's byte end in `pending` is known.
-        let new = self.pending.get(self.parsed..).map(<[u8]>::to_vec).unwrap_or_default();
-        if self.parser.feed(&new, &mut events).is_err() {
+        if self.parser.feed(chunk, &mut events).is_err() {
             return self.fail(guard, &ApiError::new(502, "stream_line_too_long", "the response stream has a line over 1 MiB"));
         }
-        self.parsed = self.pending.len();
         if end {
             self.parser.finish(&mut events);
         }
