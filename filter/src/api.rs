@@ -253,6 +253,12 @@ pub struct BreakdownEntry {
     /// `"unavailable"` when the policy names a detector this build does not have.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<&'static str>,
+    /// Model detectors: the highest score (0..1) over the screened messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// Model detectors: Lakera's confidence level of that score, `l1_confident`..`l5_unlikely`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

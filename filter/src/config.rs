@@ -62,10 +62,16 @@ pub struct ConfigSpec {
     pub require_all_detectors: bool,
     #[serde(default = "default_hold_back")]
     pub stream_hold_back: usize,
+    #[serde(default = "default_max_model_chars")]
+    pub max_model_chars: usize,
 }
 
 fn default_hold_back() -> usize {
     256
+}
+/// About 117 model windows: a few seconds of one core in the slowest runtime.
+fn default_max_model_chars() -> usize {
+    100_000
 }
 
 fn default_policy() -> String {
@@ -121,8 +127,16 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
 pub struct PolicyDetector {
     pub detector_type: String,
     pub level: Level,
-    /// `None`: the policy names it but this build cannot run it.
+    /// A rule detector; `None` for a model head or a detector this build cannot run.
     pub imp: Option<std::sync::Arc<dyn Detector>>,
+    /// A head of the guard model (index into [`crate::model::HEADS`]).
+    pub head: Option<usize>,
+}
+
+impl PolicyDetector {
+    pub fn available(&self) -> bool {
+        self.imp.is_some() || self.head.is_some()
+    }
 }
 
 pub struct Policy {
@@ -135,7 +149,12 @@ pub struct Policy {
 
 impl Policy {
     pub fn unavailable(&self) -> Vec<String> {
-        self.detectors.iter().filter(|d| d.imp.is_none()).map(|d| d.detector_type.clone()).collect()
+        self.detectors.iter().filter(|d| !d.available()).map(|d| d.detector_type.clone()).collect()
+    }
+
+    /// Whether screening under this policy runs the guard model.
+    pub fn uses_model(&self) -> bool {
+        self.detectors.iter().any(|d| d.head.is_some())
     }
 }
 
@@ -151,6 +170,8 @@ pub struct Config {
     pub api_paths: BTreeMap<String, Format>,
     /// Bytes of streamed model text held back in block mode (see `stream.rs`).
     pub stream_hold_back: usize,
+    /// Most characters of one request the guard model screens; more is unscreenable (fail_mode).
+    pub max_model_chars: usize,
     pub default_policy: String,
     pub projects: BTreeMap<String, String>,
     pub policies: BTreeMap<String, Policy>,
@@ -183,9 +204,10 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared)
         if !detectors::is_known(name) {
             return Err(err(dfield, format!("unknown detector type {name:?}")));
         }
-        let imp = match detectors::build(name, spec, shared) {
-            Ok(Built::Ready(d)) => Some(d),
-            Ok(Built::Unavailable) => None,
+        let (imp, head) = match detectors::build(name, spec, shared) {
+            Ok(Built::Ready(d)) => (Some(d), None),
+            Ok(Built::Model(h)) => (None, Some(h)),
+            Ok(Built::Unavailable) => (None, None),
             // Messages that start with a sub-field name already locate themselves.
             Err(m) if m.starts_with("custom_patterns") || m.starts_with("allowed_domains") => {
                 let (sub, msg) = m.split_once(": ").unwrap_or((m.as_str(), ""));
@@ -193,7 +215,7 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared)
             }
             Err(m) => return Err(err(dfield, m)),
         };
-        detectors.push(PolicyDetector { detector_type: name.clone(), level: dspec.sensitivity.unwrap_or(spec.sensitivity), imp });
+        detectors.push(PolicyDetector { detector_type: name.clone(), level: dspec.sensitivity.unwrap_or(spec.sensitivity), imp, head });
     }
     Ok(Policy { id: id.to_string(), description: spec.description.clone(), sensitivity: spec.sensitivity, detectors })
 }
@@ -253,6 +275,9 @@ impl Config {
         if spec.stream_hold_back > 65536 {
             return Err(err("stream_hold_back", "must be at most 65536 bytes"));
         }
+        if spec.max_model_chars == 0 || spec.max_model_chars > MAX_BODY_LIMIT {
+            return Err(err("max_model_chars", format!("must be between 1 and {MAX_BODY_LIMIT}")));
+        }
         if spec.max_messages == 0 {
             return Err(err("max_messages", "must be at least 1"));
         }
@@ -276,6 +301,7 @@ impl Config {
             guard_path: spec.guard_path.clone(),
             api_paths: spec.api_paths.clone(),
             stream_hold_back: spec.stream_hold_back,
+            max_model_chars: spec.max_model_chars,
             default_policy: spec.default_policy.clone(),
             projects: spec.projects.clone(),
             policies,
@@ -338,17 +364,17 @@ mod tests {
     }
 
     #[test]
-    fn model_detectors_are_reported_not_skipped() {
-        let c = Config::compile(b"{}").unwrap();
-        let un = c.unavailable_detectors();
-        assert!(un.iter().any(|(p, d)| p == "default" && d.contains(&"prompt_attack".to_string())));
-        let strict = Config::compile(br#"{"require_all_detectors":true}"#);
-        let e = strict.err().unwrap();
-        assert_eq!(e.field, "require_all_detectors");
-        assert!(e.message.contains("\"default\"") && e.message.contains("prompt_attack"), "{e}");
-        // Only policies in use count: a rule-only default passes the strict check.
-        assert!(Config::compile(br#"{"require_all_detectors":true,"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{}}}},"default_policy":"p"}"#).is_ok());
-        assert!(Config::compile(br#"{"require_all_detectors":true,"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{}}}},"default_policy":"p","projects":{"x":"content-safety"}}"#).is_err());
+    fn model_detectors_compile_to_model_heads() {
+        let c = Config::compile(br#"{"require_all_detectors":true}"#).unwrap();
+        assert!(c.unavailable_detectors().is_empty());
+        let p = &c.policies["default"];
+        assert!(p.uses_model());
+        let pa = p.detectors.iter().find(|d| d.detector_type == "prompt_attack").unwrap();
+        assert_eq!(pa.head, Some(0));
+        assert!(pa.imp.is_none() && pa.available());
+        let rules = Config::compile(br#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{}}}},"default_policy":"p"}"#).unwrap();
+        assert!(!rules.policies["p"].uses_model());
+        assert_eq!(field_of(r#"{"max_model_chars":0}"#), "max_model_chars");
     }
 
     #[test]

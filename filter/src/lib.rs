@@ -6,6 +6,7 @@
 //!   with errors that name the offending field;
 //! - [`text`]: normalisation (NFKC, invisible characters) with a map back to original offsets;
 //! - [`detectors`]: the detector seam and the deterministic detectors;
+//! - [`model`]: the guard model (prompt attack and moderation heads) run by tract;
 //! - [`policy`] and [`config`]: policy templates, projects, and the compiled configuration;
 //! - [`engine`]: screening a request under a policy, and the HTTP-shaped entry points hosts call.
 //!
@@ -20,6 +21,7 @@ pub mod detectors;
 pub mod engine;
 pub mod error;
 pub mod formats;
+pub mod model;
 pub mod policy;
 pub mod sse;
 pub mod stream;
@@ -32,3 +34,14 @@ pub use formats::Format;
 
 /// Version reported in `dev_info` and logs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// getrandom's custom backend for wasm32-unknown-unknown (see `.cargo/config.toml`). Some of
+/// tract's dependencies link getrandom; nothing on a verdict's path reads these bytes, and a
+/// module with no imports beyond proxy-wasm's runs in every host.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+#[no_mangle]
+pub extern "C" fn __getrandom_v03_custom(dest: *mut u8, len: usize) -> i32 {
+    // SAFETY: getrandom hands us a writable buffer of `len` bytes.
+    unsafe { std::ptr::write_bytes(dest, 0, len) };
+    0
+}

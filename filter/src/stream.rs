@@ -162,7 +162,10 @@ impl StreamScreen {
                 Err(e) => return self.fail(guard, &e),
             };
             let msg = [Message { role: Role::Assistant, content: window.to_string() }];
-            let v = guard.screen(policy, self.project.as_deref(), &msg);
+            let v = match guard.screen(policy, self.project.as_deref(), &msg) {
+                Ok(v) => v,
+                Err(e) => return self.fail(guard, &e),
+            };
             if v.flagged {
                 if !monitor {
                     self.finished = true;

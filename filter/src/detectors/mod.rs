@@ -4,8 +4,9 @@
 //! policy's sensitivity, which findings count. Detectors are built once when the config is
 //! compiled (regexes compiled, lexicons indexed) and shared read-only by every request.
 //!
-//! Model-backed detectors (`prompt_attack`, the moderation heads) plug into the same trait; a
-//! build without them reports them as unavailable instead of skipping them silently.
+//! Model-backed detectors (`prompt_attack`, the moderation heads) are heads of one classifier
+//! ([`crate::model`]) scored once per message for all heads; they compile to [`Built::Model`].
+//! If the model cannot be loaded they are reported as unavailable, never skipped silently.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -42,7 +43,7 @@ pub trait Detector: Send + Sync {
     fn scan(&self, text: &NormText, out: &mut Vec<Finding>);
 }
 
-/// Detectors backed by the classifier model. Not in this build yet: reported as unavailable.
+/// Detectors backed by the classifier model (the heads of [`crate::model::HEADS`]).
 pub const MODEL_DETECTORS: &[&str] = &[
     "prompt_attack",
     "moderated_content/crime",
@@ -75,6 +76,8 @@ pub fn is_known(name: &str) -> bool {
 /// What a policy's detector entry compiles to.
 pub enum Built {
     Ready(Arc<dyn Detector>),
+    /// A head of the guard model, by index into [`crate::model::HEADS`].
+    Model(usize),
     /// Known detector type, but this build cannot run it.
     Unavailable,
 }
@@ -114,7 +117,13 @@ pub fn build(name: &str, policy: &PolicySpec, shared: &mut Shared) -> Result<Bui
         "moderated_content/profanity" => shared.get("moderated_content/profanity", profanity::Profanity::new)?,
         "pii/custom" => Arc::new(custom::Custom::new(&policy.custom_patterns)?),
         "unknown_links" => Arc::new(links::UnknownLinks::new(&policy.allowed_domains, policy.builtin_allowlist)?),
-        n if MODEL_DETECTORS.contains(&n) => return Ok(Built::Unavailable),
+        n if MODEL_DETECTORS.contains(&n) => {
+            let head = crate::model::HEADS.iter().position(|h| *h == n);
+            return Ok(match (head, crate::model::shared()) {
+                (Some(h), Ok(_)) => Built::Model(h),
+                _ => Built::Unavailable,
+            });
+        }
         n => return Err(format!("unknown detector type {n:?}")),
     };
     Ok(Built::Ready(d))
@@ -260,7 +269,7 @@ mod tests {
         for &name in RULE_DETECTORS {
             let d = match build(name, &policy, &mut shared) {
                 Ok(Built::Ready(d)) => d,
-                Ok(Built::Unavailable) => panic!("{name}: a rule detector is unavailable"),
+                Ok(Built::Unavailable | Built::Model(_)) => panic!("{name}: not a rule detector"),
                 Err(e) => panic!("{name}: {e}"),
             };
             let kept = catch_unwind(AssertUnwindSafe(|| assert_scan_invariants(&*d, &alphabet, 3000, 48)));

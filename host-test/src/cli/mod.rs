@@ -4,6 +4,7 @@
 //! empty corpus); 2 a setup or usage error (bad flag, unreadable file, invalid config, module
 //! that does not load).
 
+mod eval;
 mod http;
 mod screen;
 mod serve;
@@ -28,6 +29,7 @@ Commands:
   screen   Guard requests read from stdin (one JSON object per line) through the module
   serve    Serve POST /v2/guard over HTTP/1.1 from the module
   verify   Check that the module answers a corpus byte for byte like the native core
+  eval     Measure TPR, FPR, precision, AUC and latency on a labelled JSONL file
   version  Print versions
   help     Print this help, or a command's: parapet help screen
 
@@ -96,6 +98,26 @@ Options:
   --show N        Print at most N mismatches [default: 5]
   -h, --help      Print help";
 
+const EVAL_HELP: &str = "\
+Measure how a policy (or one of its detectors) separates a labelled set, and its latency.
+
+Usage: parapet eval FILE.jsonl [--policy NAME] [--detector TYPE] [--config FILE] [--json] [--native]
+
+Each line of FILE is {\"text\": \"...\", \"label\": 0|1}, or a guard request (messages, ...) with the
+expected \"flagged\": true|false. Every case goes through the module (POST <guard_path>, with
+breakdown) and counts as positive when the verdict is flagged, or with --detector when that
+detector detected. AUC ranks by the detector's model score (the highest model score without
+--detector; rule detectors count 0 or 1). Latency is per request, as the host measures it.
+A progress bar goes to stderr. Exits 1 if any case got an error answer.
+
+Options:
+  --policy NAME     Screen under policy NAME [default: the config's default_policy]
+  --detector TYPE   Judge one detector (e.g. prompt_attack) instead of the verdict
+  --config FILE     Parapet config (JSON) [default: {} = built-in policies]
+  --json            Print one JSON object instead of the table
+  --native          Run the native core instead of the wasm module
+  -h, --help        Print help";
+
 /// An error that ends the command with a message and an exit code.
 #[derive(Debug)]
 pub struct CliError {
@@ -135,12 +157,17 @@ pub struct Global {
 #[derive(Debug, Default)]
 struct Flags {
     values: Vec<(String, String)>,
+    switches: Vec<String>,
     positionals: Vec<String>,
 }
 
 impl Flags {
     fn get(&self, name: &str) -> Option<&str> {
         self.values.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn has(&self, switch: &str) -> bool {
+        self.switches.iter().any(|s| s == switch)
     }
 }
 
@@ -151,7 +178,16 @@ fn command_flags(cmd: &str) -> (&'static [&'static str], &'static str) {
         "screen" => (&["--policy", "--project", "--config"], SCREEN_HELP),
         "serve" => (&["--addr", "--config", "--workers"], SERVE_HELP),
         "verify" => (&["--config", "--project", "--show"], VERIFY_HELP),
+        "eval" => (&["--policy", "--detector", "--config"], EVAL_HELP),
         _ => (&[], MAIN_HELP),
+    }
+}
+
+/// Flags of a command that take no value.
+fn command_switches(cmd: &str) -> &'static [&'static str] {
+    match cmd {
+        "eval" => &["--json", "--native"],
+        _ => &[],
     }
 }
 
@@ -182,6 +218,10 @@ fn parse(args: &[String]) -> CliResult<Parsed> {
         }
         if arg == "--no-cache" {
             global.no_cache = true;
+            continue;
+        }
+        if cmd.as_deref().is_some_and(|c| command_switches(c).contains(&arg.as_str())) {
+            flags.switches.push(arg.clone());
             continue;
         }
         if arg.starts_with('-') && arg.len() > 1 {
@@ -241,7 +281,7 @@ fn parse(args: &[String]) -> CliResult<Parsed> {
             return Ok(Parsed::Print(command_flags(topic).1.to_string()));
         }
         "version" => return Ok(Parsed::Print(version_text())),
-        "screen" | "serve" | "verify" => {}
+        "screen" | "serve" | "verify" | "eval" => {}
         other => return Err(CliError::usage(format!("unknown command {other:?}; see `parapet --help`"))),
     }
     if help {
@@ -271,6 +311,7 @@ pub fn main() -> ExitCode {
         Parsed::Run { cmd, global, flags } => match cmd.as_str() {
             "screen" => screen::run(&global, &flags),
             "serve" => serve::run(&global, &flags),
+            "eval" => eval::run(&global, &flags),
             _ => verify::run(&global, &flags),
         },
     });
