@@ -42,7 +42,7 @@ pub struct HostOptions {
     pub vm_configuration: Vec<u8>,
 }
 
-pub const DEFAULT_FUEL: u64 = 20_000_000_000;
+pub const DEFAULT_FUEL: u64 = 200_000_000_000;
 pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
 
 impl Default for HostOptions {

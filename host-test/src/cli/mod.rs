@@ -38,7 +38,8 @@ Global options (also accepted after the command):
   --no-cache           Do not use the compiled-module cache ($PARAPET_CACHE/wasmtime or
                        $HOME/.cache/parapet/wasmtime)
   --fuel N             Fuel per request, about one unit per wasm instruction
-                       [default: 20000000000]
+                       [default: 200000000000; the guard model on max_model_chars
+                       of text uses under half of it]
   --memory-limit MIB   Linear memory per VM [default: 512, or 16 x max_body_bytes if larger]
   --log-level LEVEL    Module log lines at or above LEVEL go to stderr: trace, debug, info,
                        warn, error, critical [default: warn]
