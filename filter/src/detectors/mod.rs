@@ -249,6 +249,10 @@ mod tests {
             }],
             allowed_domains: vec!["corp.example".into()],
             builtin_allowlist: true,
+            mode: None,
+            fail_mode: None,
+            input: None,
+            output: None,
         };
         let extras = [
             " Main", " St", " Ave", ", IL", " Springfield", "PO Box", " Apt", "::", "ff", "fe80", "255", "192.168", "/24", "v",
