@@ -554,4 +554,34 @@ mod tests {
         let levels: Vec<_> = p.detectors.iter().map(|d| (d.detector_type.as_str(), d.level)).collect();
         assert_eq!(levels, vec![("pii/email", Level::L4), ("pii/ip_address", Level::L1)]);
     }
+
+    #[test]
+    fn sides_resolve_level_and_mode_most_specific_first() {
+        let c = Config::compile(
+            br#"{"mode":"block","policies":{"p":{"sensitivity":"L1","mode":"mask",
+                "detectors":{"pii/email":{"sensitivity":"L3"},"prompt_attack":{},"pii/ip_address":{"mode":"monitor"}},
+                "input":{"sensitivity":"L2"},
+                "output":{"mode":"monitor","sensitivity":"L4","detectors":{"pii/secret":{"mode":"block"}}}}}}"#,
+        )
+        .unwrap();
+        let p = &c.policies["p"];
+        let get = |t: &str| p.detectors.iter().find(|d| d.detector_type == t).unwrap();
+        let s = |level, action, monitor| Some(Setting { level, action, monitor });
+        // Detector level beats the side's; the side's beats the policy's.
+        assert_eq!(get("pii/email").input, s(Level::L3, Action::Mask, false));
+        // An inherited mask blocks for a detector that cannot mask.
+        assert_eq!(get("prompt_attack").input, s(Level::L2, Action::Block, false));
+        // Monitor at the detector: dry run of the policy's mask.
+        assert_eq!(get("pii/ip_address").input, s(Level::L2, Action::Mask, true));
+        // The output side lists its own detectors: only pii/secret runs there, monitored by the side.
+        assert_eq!(get("pii/email").output, None);
+        assert_eq!(get("pii/secret").input, None);
+        assert_eq!(get("pii/secret").output, s(Level::L4, Action::Block, true));
+        assert_eq!(p.detectors.len(), 4);
+        // Templates follow the config's mode and fail mode.
+        let m = Config::compile(br#"{"mode":"monitor","fail_mode":"open"}"#).unwrap();
+        let d = &m.policies["default"];
+        assert!(d.detectors.iter().all(|x| x.input.is_some_and(|s| s.monitor) && x.output.is_some_and(|s| s.monitor)));
+        assert_eq!(d.fail_mode, FailMode::Open);
+    }
 }

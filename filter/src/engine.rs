@@ -64,6 +64,8 @@ pub enum Act {
     WouldBlock,
     /// Monitored: would have masked.
     WouldMask,
+    /// The detector failed to run: the request is unscreenable (the policy's `fail_mode`).
+    Failed,
 }
 
 impl Verdict {
@@ -185,6 +187,11 @@ fn side(d: &crate::config::PolicyDetector, role: crate::api::Role) -> Option<Set
     }
 }
 
+/// A detector could not run: the request was not fully screened.
+fn detector_failed(v: &Verdict) -> ApiError {
+    ApiError::new(500, "detector_failed", format!("detector {} failed to run", v.acted(Act::Failed).join(", ")))
+}
+
 fn detector_id(detector_type: &str) -> String {
     format!("parapet-{}", detector_type.replace(['/', '_'], "-"))
 }
@@ -272,7 +279,10 @@ impl Guard {
                     let Some(norm) = norm else { continue };
                     let Some(setting) = side(d, msg.role) else { continue };
                     findings.clear();
-                    imp.scan(norm, &mut findings);
+                    if imp.try_scan(norm, &mut findings).is_err() {
+                        acts.insert((Act::Failed, d.detector_type.clone()));
+                        continue;
+                    }
                     // Built once per message with findings: slicing by code point stays linear.
                     let mut index: Option<CharIndex> = None;
                     for f in findings.iter().filter(|f| f.level <= setting.level) {
@@ -363,6 +373,9 @@ impl Guard {
         let project = if pinned { ctx.project } else { req.project_id.as_deref().or(ctx.project) };
         let policy = self.resolve(project)?;
         let v = self.screen(policy, project, &req.messages);
+        if v.any(Act::Failed) {
+            return Err(detector_failed(&v));
+        }
         let acted = |a: Act| v.acted(a);
         let (block, mask, would_block, would_mask) = (acted(Act::Block), acted(Act::Mask), acted(Act::WouldBlock), acted(Act::WouldMask));
         Ok(GuardResponse {
@@ -412,10 +425,13 @@ impl Guard {
 
     fn decide_body(&self, format: Format, response: bool, body: &[u8], ctx: &RequestCtx) -> ProxyDecision {
         // The project decides the policy, whose fail mode covers every later step.
-        let policy = match self.resolve(ctx.project) {
-            Ok(p) => p,
-            Err(e) => return self.decide_unscreenable(&e),
-        };
+        match self.resolve(ctx.project) {
+            Ok(policy) => self.decide_under(policy, format, response, body, ctx),
+            Err(e) => self.decide_unscreenable(&e),
+        }
+    }
+
+    fn decide_under(&self, policy: &Policy, format: Format, response: bool, body: &[u8], ctx: &RequestCtx) -> ProxyDecision {
         let max = self.config.max_messages;
         let parsed = self.check_size(body.len()).and_then(|()| {
             if response {
@@ -429,6 +445,9 @@ impl Guard {
             Err(e) => return self.unscreenable(policy.fail_mode, &e),
         };
         let v = self.screen(policy, ctx.project, &messages);
+        if v.any(Act::Failed) {
+            return self.unscreenable(policy.fail_mode, &detector_failed(&v));
+        }
         if v.any(Act::Block) || !v.any(Act::Mask) {
             return self.decide_verdict(v);
         }
@@ -439,7 +458,14 @@ impl Guard {
             Ok(Some(new)) => {
                 let again = if response { formats::parse_response(format, new, max) } else { formats::parse_request(format, new, max) };
                 match again {
-                    Ok(m) => self.screen(policy, ctx.project, &m).acted(Act::Mask),
+                    Ok(m) => {
+                        let after = self.screen(policy, ctx.project, &m);
+                        if after.any(Act::Failed) {
+                            v.acted(Act::Mask)
+                        } else {
+                            after.acted(Act::Mask)
+                        }
+                    }
                     Err(_) => v.acted(Act::Mask),
                 }
             }
@@ -475,7 +501,10 @@ impl Guard {
                 continue;
             }
             findings.clear();
-            imp.scan(&norm, &mut findings);
+            // A failure leaves the text unmasked; the screen of the result then blocks.
+            if imp.try_scan(&norm, &mut findings).is_err() {
+                continue;
+            }
             for f in findings.iter().filter(|f| f.level <= s.level) {
                 let (start, end) = norm.orig_span(f.start, f.end);
                 spans.push((start, end, mask::token(&d.detector_type, &f.labels)));
@@ -1003,5 +1032,41 @@ mod tests {
         assert_eq!(field(r#"{"unknown_api_key":"maybe"}"#).unwrap().0, "unknown_api_key");
         assert_eq!(field(r#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{}},"input":{"mode":"stop"}}}}"#).unwrap().0, "policies.p.input.mode");
         assert_eq!(field(r#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{}},"output":{"detectors":{"pii/emial":{}}}}}}"#).unwrap().0, "policies.p.output.detectors.pii/emial");
+    }
+
+    struct Broken;
+    impl crate::detectors::Detector for Broken {
+        fn scan(&self, _: &NormText, _: &mut Vec<Finding>) {}
+        fn try_scan(&self, _: &NormText, _: &mut Vec<Finding>) -> Result<(), String> {
+            Err("model not loaded".into())
+        }
+    }
+
+    #[test]
+    fn a_failing_detector_follows_the_fail_mode() {
+        let g = guard(EMAIL_ONLY);
+        let setting = Some(Setting { level: crate::policy::Level::L2, action: Action::Block, monitor: false });
+        let policy = |fail_mode| Policy {
+            id: "broken".into(),
+            description: String::new(),
+            sensitivity: crate::policy::Level::L2,
+            detectors: vec![crate::config::PolicyDetector {
+                detector_type: "prompt_attack".into(),
+                level: crate::policy::Level::L2,
+                imp: Some(std::sync::Arc::new(Broken)),
+                input: setting,
+                output: setting,
+            }],
+            fail_mode,
+        };
+        let body = chat_body("hello");
+        let closed = g.decide_under(&policy(FailMode::Closed), Format::OpenaiChat, false, &body, &RequestCtx::default());
+        assert_eq!(closed.outcome, Outcome::Rejected);
+        assert_eq!(json(closed.reply.as_ref().unwrap())["error"]["code"], "detector_failed");
+        let open = g.decide_under(&policy(FailMode::Open), Format::OpenaiChat, false, &body, &RequestCtx::default());
+        assert_eq!(open.outcome, Outcome::FailedOpen);
+        assert_eq!(open.response_headers, vec![(HEADER_FAILED_OPEN, "detector_failed".to_string())]);
+        let v = g.screen(&policy(FailMode::Open), None, &[Message { role: crate::api::Role::User, content: "hi".into() }]);
+        assert_eq!(v.acted(Act::Failed), vec!["prompt_attack"]);
     }
 }

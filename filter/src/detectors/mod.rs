@@ -40,6 +40,13 @@ pub struct Finding {
 pub trait Detector: Send + Sync {
     /// Appends this detector's findings in `text` to `out`, in order of position.
     fn scan(&self, text: &NormText, out: &mut Vec<Finding>);
+
+    /// As `scan`, for detectors that can fail (a model that cannot run). `Err` makes the request
+    /// unscreenable: the policy's `fail_mode` decides. Rule detectors cannot fail.
+    fn try_scan(&self, text: &NormText, out: &mut Vec<Finding>) -> Result<(), String> {
+        self.scan(text, out);
+        Ok(())
+    }
 }
 
 /// Detectors backed by the classifier model. Not in this build yet: reported as unavailable.
