@@ -139,20 +139,10 @@ impl Http {
                 }
                 self.response_headers = d.response_headers;
                 if let Some(masked) = &d.body {
-                    // Mask mode: the upstream gets the rewritten body, framed by its own length
-                    // (also when it came chunked). The hostcalls are used directly: the SDK's
-                    // wrappers panic on an error status.
-                    use proxy_wasm::hostcalls::{set_buffer, set_map_value};
-                    use proxy_wasm::types::{BufferType, MapType};
-                    let len = masked.len().to_string();
-                    let done = set_buffer(BufferType::HttpRequestBody, 0, body.len(), masked)
-                        .and_then(|()| set_map_value(MapType::HttpRequestHeaders, "transfer-encoding", None))
-                        .and_then(|()| set_map_value(MapType::HttpRequestHeaders, "content-length", Some(&len)));
-                    if done.is_err() {
-                        // Never forward the unmasked body.
-                        let e = parapet_filter::ApiError::new(500, "mask_failed", "the masked body could not be handed to Envoy");
-                        return self.reply(&HttpReply::error(&e));
-                    }
+                    // Mask mode: the upstream gets the rewritten body. Its content-length was
+                    // dropped in the header phase (headers are read-only here); the buffer filter
+                    // after this one sets it from the final body.
+                    self.set_http_request_body(0, body.len(), masked);
                 }
                 match d.reply {
                     Some(r) => self.reply(&r),
@@ -241,6 +231,12 @@ impl HttpContext for Http {
             Ok(id) => {
                 self.pinned = id.pinned();
                 self.project = id.project;
+                // A body that may be rewritten must not keep its original length: Envoy lets
+                // the filter change headers only now, so drop it and let the buffer filter
+                // (or chunked framing, without one) frame the body that is forwarded.
+                if matches!(self.route, Route::Api(_)) && guard.may_mask(self.project.as_deref()) {
+                    self.set_http_request_header("content-length", None);
+                }
             }
             Err(e) if self.route == Route::Guard => {
                 self.metrics.guard_request();

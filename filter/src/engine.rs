@@ -486,6 +486,12 @@ impl Guard {
         }
     }
 
+    /// Can a request of `project` be rewritten (its policy's input side has an enforced `mask`
+    /// detector)? Lets a host that must fix headers before it sees the body prepare for it.
+    pub fn may_mask(&self, project: Option<&str>) -> bool {
+        self.resolve(project).is_ok_and(|p| p.detectors.iter().any(|d| d.input.is_some_and(|s| s.action == Action::Mask && !s.monitor)))
+    }
+
     /// `text` with the findings of the enforced mask-mode detectors (for `role`'s side) replaced
     /// by their tokens; `None` when there are none.
     fn mask_text(&self, policy: &Policy, role: crate::api::Role, text: &str) -> Option<String> {
@@ -819,6 +825,10 @@ mod tests {
         // A clean body is forwarded as is.
         let d = g.decide_request(Format::OpenaiChat, &chat_body("hello"), &RequestCtx::default());
         assert_eq!((d.outcome, d.body.is_none()), (Outcome::Clean, true));
+        assert!(g.may_mask(None));
+        assert!(!guard(EMAIL_ONLY).may_mask(None));
+        assert!(!guard(IO).may_mask(Some("ghost")));
+        assert!(guard(IO).may_mask(None));
     }
 
     #[test]

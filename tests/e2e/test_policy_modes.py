@@ -215,3 +215,23 @@ def test_worker_unknown_key_and_project_get_the_configured_error(wd_policy):
     r = call(w.port, "POST", "/v1/chat/completions", chat("hello"), headers={"x-parapet-project": "ghost"})
     assert r.status == 400 and r.json()["error"]["code"] == "unknown_project"
     assert origin.count() == n
+
+
+# ---------------------------------------------------------------------------------------------
+# docs
+
+
+def test_api_doc_monitor_example_is_real_output(tmp_path):
+    """docs/api.md's monitor example (outside the checked "Examples" section) is what the code says."""
+    import re
+    from conftest import PARAPET_BIN
+    require(PARAPET_BIN)
+    text = (ROOT / "docs" / "api.md").read_text()
+    m = re.search(r"with\n`(?P<cfg>\{\"mode\":\"monitor\".*?)`\),\n`(?P<req>.*?)` gets:\n\n```json\n(?P<resp>.*?)\n```", text, re.S)
+    assert m, "docs/api.md lost its monitor example"
+    cfg = tmp_path / "monitor.json"
+    cfg.write_text(m["cfg"])
+    r = subprocess.run([str(PARAPET_BIN), "--log-level", "error", "screen", "--config", str(cfg)], input=m["req"] + "\n",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == json.loads(m["resp"])
