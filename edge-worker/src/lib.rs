@@ -15,9 +15,14 @@
 //! const d = p.screenRequest(path, bodyBytes, project, requestId);    // Decision
 //! p.guardTooLarge(len); p.screenRequestTooLarge(len);                // the core's 413 for a body not read
 //! d.forward; d.status; d.body; d.headers /* [k, v, k, v, ...] */; d.outcome; d.detected
+//! d.forwardBody;                                  // mask mode: the body to forward, else undefined
+//! // Project by route (path prefix), API key or header: the `*As` variants take a caller.
+//! const who = p.identify(path, authorization, xApiKey, apiKey, projectHeaderValue);
+//! p.guardAs(bodyBytes, who, requestId); p.screenRequestAs(path, bodyBytes, who, requestId);
+//! p.screenRequestTooLargeAs(len, who);
 //! ```
 
-use parapet_filter::{ApiError, FailMode, Guard, HttpReply, Mode, ProxyDecision, RequestCtx};
+use parapet_filter::{ApiError, Caller, FailMode, Guard, HttpReply, Mode, ProxyDecision, RequestCtx};
 use wasm_bindgen::prelude::*;
 
 /// The core's version, as reported in `dev_info`.
@@ -66,6 +71,15 @@ pub struct Decision {
     headers: Vec<String>,
     outcome: &'static str,
     detected: Vec<String>,
+    body: Option<Vec<u8>>,
+}
+
+/// The caller's project, as [`Guard::identify`] picked it (or why it could not).
+#[wasm_bindgen]
+pub struct Who {
+    project: Option<String>,
+    pinned: bool,
+    error: Option<ApiError>,
 }
 
 #[wasm_bindgen]
@@ -106,12 +120,18 @@ impl Decision {
     pub fn detected(&self) -> Vec<String> {
         self.detected.clone()
     }
+
+    /// Mask mode: the rewritten body to forward instead of the original; else `undefined`.
+    #[wasm_bindgen(getter, js_name = forwardBody)]
+    pub fn forward_body(&self) -> Option<Vec<u8>> {
+        self.body.clone()
+    }
 }
 
 impl From<ProxyDecision> for Decision {
     fn from(d: ProxyDecision) -> Decision {
         let headers = d.response_headers.into_iter().flat_map(|(k, v)| [k.to_string(), v]).collect();
-        Decision { reply: d.reply, headers, outcome: d.outcome.as_str(), detected: d.detected }
+        Decision { reply: d.reply, headers, outcome: d.outcome.as_str(), detected: d.detected, body: d.body }
     }
 }
 
@@ -150,6 +170,59 @@ impl Parapet {
             Some(format) => self.guard.decide_request(format, body, &ctx).into(),
             None => self.guard.decide_unscreenable(&ApiError::new(404, "not_screened", format!("{path} is not an API path Parapet screens"))).into(),
         }
+    }
+
+    /// Picks the project: route (by `route_prefixes` on `path`), then API key (`authorization:
+    /// Bearer`, `x-api-key`, `api-key`), then the project header. The key is not kept.
+    pub fn identify(
+        &self,
+        path: &str,
+        authorization: Option<String>,
+        x_api_key: Option<String>,
+        api_key: Option<String>,
+        project: Option<String>,
+    ) -> Who {
+        let c = Caller {
+            route: None,
+            path,
+            authorization: authorization.as_deref(),
+            x_api_key: x_api_key.as_deref(),
+            api_key: api_key.as_deref(),
+            project_header: project.as_deref(),
+        };
+        match self.guard.identify(&c) {
+            Ok(id) => Who { pinned: id.pinned(), project: id.project, error: None },
+            Err(e) => Who { project: None, pinned: false, error: Some(e) },
+        }
+    }
+
+    /// [`Parapet::guard`] for an identified caller.
+    #[wasm_bindgen(js_name = guardAs)]
+    pub fn guard_as(&self, body: &[u8], who: &Who, request_id: Option<String>) -> Reply {
+        if let Some(e) = &who.error {
+            return HttpReply::error(e).into();
+        }
+        let ctx = RequestCtx { project: who.project.as_deref(), request_id: request_id.as_deref() };
+        self.guard.guard_http_for(body, &ctx, who.pinned).into()
+    }
+
+    /// [`Parapet::screen_request`] for an identified caller.
+    #[wasm_bindgen(js_name = screenRequestAs)]
+    pub fn screen_request_as(&self, path: &str, body: &[u8], who: &Who, request_id: Option<String>) -> Decision {
+        match &who.error {
+            Some(e) => self.guard.decide_unscreenable(e).into(),
+            None => self.screen_request(path, body, who.project.clone(), request_id),
+        }
+    }
+
+    /// [`Parapet::screen_request_too_large`] under the fail mode of the caller's policy.
+    #[wasm_bindgen(js_name = screenRequestTooLargeAs)]
+    pub fn screen_request_too_large_as(&self, len: f64, who: &Who) -> Decision {
+        if let Some(e) = &who.error {
+            return self.guard.decide_unscreenable(e).into();
+        }
+        let e = self.guard.check_size(js_len(len)).err().unwrap_or_else(|| not_too_large(len));
+        self.guard.decide_unscreenable_for(who.project.as_deref(), &e).into()
     }
 
     /// The guard endpoint's answer to a body of `len` bytes that the worker did not read because
@@ -203,12 +276,13 @@ impl Parapet {
         self.guard.config().max_body_bytes as f64
     }
 
-    /// `block` or `monitor`.
+    /// `block`, `monitor` or `mask` (the config's; policies and detectors may override it).
     #[wasm_bindgen(getter)]
     pub fn mode(&self) -> String {
         match self.guard.config().mode {
             Mode::Block => "block",
             Mode::Monitor => "monitor",
+            Mode::Mask => "mask",
         }
         .to_string()
     }

@@ -176,6 +176,13 @@ async function forward(env, request, url, body, extra = []) {
   return response;
 }
 
+// The caller's project (route by path prefix, API key, project header), decided by the core.
+// The key headers go to the core only; they are never logged.
+function identify(parapet, request, path) {
+  const h = (name) => request.headers.get(name) ?? undefined;
+  return parapet.identify(path, h("authorization"), h("x-api-key"), h("api-key"), h(parapet.projectHeader));
+}
+
 function requestId(request) {
   return request.headers.get("x-request-id") ?? request.headers.get("cf-ray") ?? undefined;
 }
@@ -191,8 +198,13 @@ async function handleGuard(parapet, request) {
       r.free();
     }
   }
-  const project = request.headers.get(parapet.projectHeader) ?? undefined;
-  const r = parapet.guard(read.bytes, project, requestId(request));
+  const who = identify(parapet, request, new URL(request.url).pathname);
+  let r;
+  try {
+    r = parapet.guardAs(read.bytes, who, requestId(request));
+  } finally {
+    who.free();
+  }
   try {
     return coreResponse(r.status, r.body);
   } finally {
@@ -203,14 +215,19 @@ async function handleGuard(parapet, request) {
 async function handleApi(state, env, request, url) {
   const parapet = state.parapet;
   const read = await readCapped(request, parapet.maxBodyBytes);
-  const project = request.headers.get(parapet.projectHeader) ?? undefined;
-  let forwardNow, status, body, headers, outcome, detected;
+  let forwardNow, status, body, headers, outcome, detected, forwardBody;
   try {
-    const d = read.tooLarge
-      ? parapet.screenRequestTooLarge(read.size)
-      : parapet.screenRequest(url.pathname, read.bytes, project, requestId(request));
+    const who = identify(parapet, request, url.pathname);
+    let d;
     try {
-      ({ forward: forwardNow, status, body, headers, outcome, detected } = d);
+      d = read.tooLarge
+        ? parapet.screenRequestTooLargeAs(read.size, who)
+        : parapet.screenRequestAs(url.pathname, read.bytes, who, requestId(request));
+    } finally {
+      who.free();
+    }
+    try {
+      ({ forward: forwardNow, status, body, headers, outcome, detected, forwardBody } = d);
     } finally {
       d.free();
     }
@@ -240,7 +257,8 @@ async function handleApi(state, env, request, url) {
     if (read.tooLarge && read.body) read.body.cancel().catch(() => {});
     return coreResponse(status, body);
   }
-  return forward(env, request, url, read.tooLarge ? read.body : read.bytes, headers);
+  // Mask mode: the rewritten body (fetch sets its content-length).
+  return forward(env, request, url, read.tooLarge ? read.body : (forwardBody ?? read.bytes), headers);
 }
 
 export default {

@@ -6,7 +6,12 @@
 //!   with the Lakera-compatible response;
 //! - LLM API paths (`api_paths`: OpenAI chat completions, OpenAI Responses, Anthropic Messages):
 //!   the request body is screened; in `block` mode a flagged request gets a 403, in `monitor`
-//!   mode it is forwarded and the response carries `x-parapet-flagged` / `x-parapet-detectors`.
+//!   mode it is forwarded and the response carries `x-parapet-flagged` / `x-parapet-detectors`,
+//!   in `mask` mode the rewritten body (and its new `content-length`) goes upstream.
+//!
+//! The project comes from the core's [`Guard::identify`]: the route name (the `xds.route_name`
+//! property; per-route filter config does not reach proxy-wasm), the API key headers, or the
+//! project header.
 //!
 //! Headers are always continued and the body is paused until `end_of_stream`: Envoy 1.40 turns
 //! a paused header phase into StopAllIteration and would never hand the body to the filter.
@@ -17,7 +22,7 @@ mod metrics;
 
 use std::rc::Rc;
 
-use parapet_filter::{Format, Guard, HttpReply, Outcome, RequestCtx};
+use parapet_filter::{Caller, Format, Guard, HttpReply, Outcome, ProxyDecision, RequestCtx};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
@@ -64,7 +69,15 @@ impl RootContext for Root {
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         let guard = self.guard.clone()?;
         let metrics = self.metrics.clone()?;
-        Some(Box::new(Http { guard, metrics, route: Route::Pass, project: None, request_id: None, response_headers: Vec::new() }))
+        Some(Box::new(Http {
+            guard,
+            metrics,
+            route: Route::Pass,
+            project: None,
+            pinned: false,
+            request_id: None,
+            response_headers: Vec::new(),
+        }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -89,6 +102,8 @@ struct Http {
     metrics: Rc<Metrics>,
     route: Route,
     project: Option<String>,
+    /// The project is bound by route or API key (the guard body may not pick another).
+    pinned: bool,
     request_id: Option<String>,
     response_headers: Vec<(&'static str, String)>,
 }
@@ -109,7 +124,7 @@ impl Http {
         match self.route {
             Route::Guard => {
                 self.metrics.guard_request();
-                let r = self.guard.guard_http(body, &self.ctx());
+                let r = self.guard.guard_http_for(body, &self.ctx(), self.pinned);
                 self.reply(&r)
             }
             Route::Api(format) => {
@@ -123,12 +138,41 @@ impl Http {
                     .ok();
                 }
                 self.response_headers = d.response_headers;
+                if let Some(masked) = &d.body {
+                    // Mask mode: the upstream gets the rewritten body. Its content-length was
+                    // dropped in the header phase (headers are read-only here); the buffer filter
+                    // after this one sets it from the final body.
+                    self.set_http_request_body(0, body.len(), masked);
+                }
                 match d.reply {
                     Some(r) => self.reply(&r),
                     None => Action::Continue,
                 }
             }
             Route::Pass | Route::Done => Action::Continue,
+        }
+    }
+
+    /// An API request that cannot be screened: answer, or (fail open) pass it on unscreened.
+    fn unscreenable(&mut self, d: ProxyDecision) -> Action {
+        self.metrics.outcome(d.outcome, &d.detected);
+        proxy_wasm::hostcalls::log(
+            LogLevel::Info,
+            &format!(
+                "{} request_id={} cause={}",
+                d.outcome.as_str(),
+                self.request_id.as_deref().unwrap_or("-"),
+                d.response_headers.first().map_or("-", |h| h.1.as_str())
+            ),
+        )
+        .ok();
+        self.response_headers = d.response_headers;
+        match d.reply {
+            Some(r) => self.reply(&r),
+            None => {
+                self.route = Route::Pass;
+                Action::Continue
+            }
         }
     }
 
@@ -141,16 +185,8 @@ impl Http {
                 self.reply(&HttpReply::error(&e))
             }
             Route::Api(_) => {
-                let d = self.guard.decide_unscreenable(&e);
-                self.metrics.outcome(d.outcome, &d.detected);
-                self.response_headers = d.response_headers;
-                match d.reply {
-                    Some(r) => self.reply(&r),
-                    None => {
-                        self.route = Route::Pass;
-                        Action::Continue
-                    }
-                }
+                let d = self.guard.decide_unscreenable_for(self.project.as_deref(), &e);
+                self.unscreenable(d)
             }
             Route::Pass | Route::Done => Action::Continue,
         }
@@ -177,8 +213,40 @@ impl HttpContext for Http {
             return self.reply(&HttpReply::error(&e));
         }
         let guard = Rc::clone(&self.guard);
-        self.project = self.get_http_request_header(&guard.config().project_header).filter(|p| !p.is_empty());
         self.request_id = self.get_http_request_header("x-request-id");
+        let header = self.get_http_request_header(&guard.config().project_header);
+        let (auth, x_api_key, api_key) =
+            (self.get_http_request_header("authorization"), self.get_http_request_header("x-api-key"), self.get_http_request_header("api-key"));
+        // The hostcall itself, not the trait method, which panics on a host error status.
+        let route_name = proxy_wasm::hostcalls::get_property(vec!["xds", "route_name"]).ok().flatten().and_then(|b| String::from_utf8(b).ok());
+        let caller = Caller {
+            route: route_name.as_deref(),
+            path: &path,
+            authorization: auth.as_deref(),
+            x_api_key: x_api_key.as_deref(),
+            api_key: api_key.as_deref(),
+            project_header: header.as_deref(),
+        };
+        match guard.identify(&caller) {
+            Ok(id) => {
+                self.pinned = id.pinned();
+                self.project = id.project;
+                // A body that may be rewritten must not keep its original length: Envoy lets
+                // the filter change headers only now, so drop it and let the buffer filter
+                // (or chunked framing, without one) frame the body that is forwarded.
+                if matches!(self.route, Route::Api(_)) && guard.may_mask(self.project.as_deref()) {
+                    self.set_http_request_header("content-length", None);
+                }
+            }
+            Err(e) if self.route == Route::Guard => {
+                self.metrics.guard_request();
+                return self.reply(&HttpReply::error(&e));
+            }
+            Err(e) => {
+                let d = guard.decide_unscreenable(&e);
+                return self.unscreenable(d);
+            }
+        }
         if let Some(len) = self.get_http_request_header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
             if self.too_large(len) == Action::Pause {
                 return Action::Pause;

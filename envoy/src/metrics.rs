@@ -13,6 +13,7 @@ pub struct Metrics {
     blocked: Option<u32>,
     rejected: Option<u32>,
     failed_open: Option<u32>,
+    masked: Option<u32>,
     /// `(detector type, counter)`, sorted by type.
     detected: Vec<(&'static str, Option<u32>)>,
 }
@@ -40,6 +41,7 @@ impl Metrics {
             blocked: counter("parapet.blocked"),
             rejected: counter("parapet.rejected"),
             failed_open: counter("parapet.failed_open"),
+            masked: counter("parapet.masked"),
             detected: types.into_iter().map(|t| (t, counter(&format!("parapet.detected.{}", t.replace('/', "."))))).collect(),
         }
     }
@@ -59,9 +61,11 @@ impl Metrics {
             Outcome::Blocked => self.blocked,
             Outcome::Rejected => self.rejected,
             Outcome::FailedOpen => self.failed_open,
+            Outcome::Masked => self.masked,
         });
-        // `flagged` counts every flagged request, whether monitor forwarded it or block refused it.
-        if o == Outcome::Blocked {
+        // `flagged` counts every flagged request, whether monitor forwarded it, block refused it
+        // or mask rewrote it.
+        if matches!(o, Outcome::Blocked | Outcome::Masked) {
             bump(self.flagged);
         }
         for d in detected {

@@ -272,6 +272,16 @@ pub struct DevInfo {
     pub policy_id: String,
     /// Detectors the policy names that this build cannot run.
     pub unavailable_detectors: Vec<String>,
+    /// Detected types the policy enforces by blocking / by masking, and those it only monitors
+    /// (what it would block / mask). Left out when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub block: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mask: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_block: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_mask: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -8,23 +8,71 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detectors::{self, Built, Detector, Shared};
 use crate::formats::Format;
-use crate::policy::{Level, PolicySpec, TEMPLATES};
+use crate::keys::{self, Digest};
+use crate::policy::{DetectorSpec, Level, PolicySpec, SideSpec, TEMPLATES};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// Forward everything; record what would have been blocked.
+    /// Forward everything; record what would have been blocked or masked. Set at any level, it
+    /// turns enforcement off for everything beneath it.
     Monitor,
     /// Refuse flagged requests.
     #[default]
     Block,
+    /// Replace findings with a type token (`<EMAIL>`) and forward. Only detectors that locate
+    /// personal data or secrets can mask ([`can_mask`]).
+    Mask,
 }
 
+/// Detectors whose findings can be replaced by a token: the `pii/*` family (secrets and custom
+/// patterns included). Model verdicts, profanity and links judge the text, not a span of it.
+pub fn can_mask(detector_type: &str) -> bool {
+    detector_type.starts_with("pii/")
+}
+
+/// What an enforced detector does with a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Block,
+    Mask,
+}
+
+/// What to do with a presented API key that is not in `api_keys`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownKey {
+    /// `401 unknown_api_key` (under `fail_mode: closed`).
+    #[default]
+    Reject,
+    /// Resolve the project from the header or the default, as if no key were presented.
+    Ignore,
+}
+
+/// One `api_keys` entry: the key (or its SHA-256) and the project it selects.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeySpec {
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Lower- or upper-case hex SHA-256 of the key, so the key itself need not be in the config.
+    #[serde(default)]
+    pub key_sha256: Option<String>,
+    pub project: String,
+}
+
+impl fmt::Debug for ApiKeySpec {
+    // Never print a key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeySpec").field("project", &self.project).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FailMode {
     /// On an internal failure or an unscreenable body, let the request through (and count it).
@@ -64,6 +112,17 @@ pub struct ConfigSpec {
     pub stream_hold_back: usize,
     #[serde(default = "default_max_model_chars")]
     pub max_model_chars: usize,
+    /// API key -> project.
+    #[serde(default)]
+    pub api_keys: Vec<ApiKeySpec>,
+    #[serde(default)]
+    pub unknown_api_key: UnknownKey,
+    /// Route name (Envoy's `xds.route_name`) -> project.
+    #[serde(default)]
+    pub routes: BTreeMap<String, String>,
+    /// Path prefix -> route name, for hosts without named routes (the worker); longest wins.
+    #[serde(default)]
+    pub route_prefixes: BTreeMap<String, String>,
 }
 
 fn default_hold_back() -> usize {
@@ -123,14 +182,29 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError { field: field.into(), message: message.into() }
 }
 
+/// How a detector runs on one side (inputs or outputs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub level: Level,
+    /// What it does when enforced (`block` unless a `mask` setting applies and it can mask).
+    pub action: Action,
+    /// `monitor` somewhere above or at this detector: report, never enforce.
+    pub monitor: bool,
+}
+
 /// A detector as a policy runs it.
 pub struct PolicyDetector {
     pub detector_type: String,
+    /// The input side's level (the output side's when the detector only screens outputs).
     pub level: Level,
     /// A rule detector; `None` for a model head or a detector this build cannot run.
     pub imp: Option<std::sync::Arc<dyn Detector>>,
     /// A head of the guard model (index into [`crate::model::HEADS`]).
     pub head: Option<usize>,
+    /// `None`: not run on inputs (user and tool messages).
+    pub input: Option<Setting>,
+    /// `None`: not run on outputs (assistant messages).
+    pub output: Option<Setting>,
 }
 
 impl PolicyDetector {
@@ -145,6 +219,7 @@ pub struct Policy {
     pub sensitivity: Level,
     /// Sorted by detector type, so verdicts list detectors in a fixed order.
     pub detectors: Vec<PolicyDetector>,
+    pub fail_mode: FailMode,
 }
 
 impl Policy {
@@ -175,6 +250,12 @@ pub struct Config {
     pub default_policy: String,
     pub projects: BTreeMap<String, String>,
     pub policies: BTreeMap<String, Policy>,
+    /// SHA-256 of each configured API key, and the project it selects (same order).
+    pub key_digests: Vec<Digest>,
+    pub key_projects: Vec<String>,
+    pub unknown_api_key: UnknownKey,
+    pub routes: BTreeMap<String, String>,
+    pub route_prefixes: BTreeMap<String, String>,
 }
 
 fn parse_spec(json: &[u8]) -> Result<ConfigSpec, ConfigError> {
@@ -188,19 +269,81 @@ fn parse_spec(json: &[u8]) -> Result<ConfigSpec, ConfigError> {
     })
 }
 
-fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared) -> Result<Policy, ConfigError> {
+/// One side's setting for detector `name`, or `None` when that side does not run it.
+/// Level: the detector's, else the side's, else the policy's. Mode: the most specific of the
+/// detector's, the side's, the policy's and the config's; `monitor` at any of them turns
+/// enforcement off beneath it. An inherited `mask` falls back to `block` for a detector that
+/// cannot mask; asking a detector itself to mask when it cannot is an error.
+fn side_setting(
+    name: &str,
+    spec: &PolicySpec,
+    side: Option<&SideSpec>,
+    side_name: &str,
+    field: &str,
+    global: Mode,
+) -> Result<Option<Setting>, ConfigError> {
+    let (list, list_field): (&BTreeMap<String, DetectorSpec>, String) = match side.and_then(|s| s.detectors.as_ref()) {
+        Some(d) => (d, format!("{field}.{side_name}.detectors")),
+        None => (&spec.detectors, format!("{field}.detectors")),
+    };
+    let Some(dspec) = list.get(name) else { return Ok(None) };
+    let side_sens = side.and_then(|s| s.sensitivity);
+    let level = dspec.sensitivity.or(side_sens).unwrap_or(spec.sensitivity);
+    let chain = [dspec.mode, side.and_then(|s| s.mode), spec.mode, Some(global)];
+    let monitor = chain.contains(&Some(Mode::Monitor));
+    let enforce = chain.iter().flatten().find(|m| **m != Mode::Monitor).copied().unwrap_or(Mode::Block);
+    let action = match enforce {
+        Mode::Mask if can_mask(name) => Action::Mask,
+        Mode::Mask if dspec.mode == Some(Mode::Mask) => {
+            return Err(err(
+                format!("{list_field}.{name}.mode"),
+                format!("{name} cannot mask (only pii/* detectors can); use \"block\" or \"monitor\""),
+            ))
+        }
+        _ => Action::Block,
+    };
+    Ok(Some(Setting { level, action, monitor }))
+}
+
+fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared, global: Mode) -> Result<Policy, ConfigError> {
     if spec.detectors.is_empty() {
         return Err(err(format!("{field}.detectors"), "a policy must enable at least one detector"));
     }
-    if !spec.custom_patterns.is_empty() && !spec.detectors.contains_key("pii/custom") {
+    let sides = [("input", spec.input.as_ref()), ("output", spec.output.as_ref())];
+    // Every detector either side runs, with the field that names it (for errors).
+    let mut names: BTreeMap<&String, String> = BTreeMap::new();
+    for (side_name, side) in sides {
+        match side.and_then(|s| s.detectors.as_ref()) {
+            Some(list) => {
+                for n in list.keys() {
+                    names.entry(n).or_insert_with(|| format!("{field}.{side_name}.detectors.{n}"));
+                }
+            }
+            None => {
+                for n in spec.detectors.keys() {
+                    names.entry(n).or_insert_with(|| format!("{field}.detectors.{n}"));
+                }
+            }
+        }
+    }
+    // Detectors listed only at the top but replaced on both sides are still checked.
+    for n in spec.detectors.keys() {
+        if !detectors::is_known(n) {
+            return Err(err(format!("{field}.detectors.{n}"), format!("unknown detector type {n:?}")));
+        }
+    }
+    let custom_listed = names.contains_key(&"pii/custom".to_string());
+    if !spec.custom_patterns.is_empty() && !custom_listed {
         return Err(err(format!("{field}.custom_patterns"), "custom patterns are given but `pii/custom` is not in `detectors`"));
     }
-    if spec.detectors.contains_key("pii/custom") && spec.custom_patterns.is_empty() {
-        return Err(err(format!("{field}.detectors.pii/custom"), "`pii/custom` needs at least one entry in `custom_patterns`"));
+    if let Some(cf) = names.get(&"pii/custom".to_string()) {
+        if spec.custom_patterns.is_empty() {
+            return Err(err(cf.clone(), "`pii/custom` needs at least one entry in `custom_patterns`"));
+        }
     }
-    let mut detectors = Vec::with_capacity(spec.detectors.len());
-    for (name, dspec) in &spec.detectors {
-        let dfield = format!("{field}.detectors.{name}");
+    let mut detectors = Vec::with_capacity(names.len());
+    for (name, dfield) in names {
+        let dfield = dfield.clone();
         if !detectors::is_known(name) {
             return Err(err(dfield, format!("unknown detector type {name:?}")));
         }
@@ -215,9 +358,18 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared)
             }
             Err(m) => return Err(err(dfield, m)),
         };
-        detectors.push(PolicyDetector { detector_type: name.clone(), level: dspec.sensitivity.unwrap_or(spec.sensitivity), imp, head });
+        let input = side_setting(name, spec, spec.input.as_ref(), "input", field, global)?;
+        let output = side_setting(name, spec, spec.output.as_ref(), "output", field, global)?;
+        let level = input.or(output).map_or(spec.sensitivity, |s| s.level);
+        detectors.push(PolicyDetector { detector_type: name.clone(), level, imp, head, input, output });
     }
-    Ok(Policy { id: id.to_string(), description: spec.description.clone(), sensitivity: spec.sensitivity, detectors })
+    Ok(Policy {
+        id: id.to_string(),
+        description: spec.description.clone(),
+        sensitivity: spec.sensitivity,
+        detectors,
+        fail_mode: spec.fail_mode.unwrap_or_default(),
+    })
 }
 
 impl Config {
@@ -231,7 +383,8 @@ impl Config {
         let mut policies = BTreeMap::new();
         for (name, text) in TEMPLATES {
             let tspec: PolicySpec = serde_json::from_str(text).map_err(|e| err(format!("<template {name}>"), e.to_string()))?;
-            let p = compile_policy(name, &tspec, &format!("<template {name}>"), &mut shared)?;
+            let mut p = compile_policy(name, &tspec, &format!("<template {name}>"), &mut shared, spec.mode)?;
+            p.fail_mode = spec.fail_mode;
             policies.insert(name.to_string(), p);
         }
         for (name, pspec) in &spec.policies {
@@ -242,7 +395,8 @@ impl Config {
             if policies.contains_key(name) {
                 return Err(err(field, format!("{name:?} is a built-in template; give your policy another name")));
             }
-            let p = compile_policy(name, pspec, &field, &mut shared)?;
+            let mut p = compile_policy(name, pspec, &field, &mut shared, spec.mode)?;
+            p.fail_mode = pspec.fail_mode.unwrap_or(spec.fail_mode);
             policies.insert(name.clone(), p);
         }
         if !policies.contains_key(&spec.default_policy) {
@@ -254,6 +408,40 @@ impl Config {
             }
             if !policies.contains_key(policy) {
                 return Err(err(format!("projects.{project}"), format!("no policy named {policy:?}")));
+            }
+        }
+        let mut key_digests: Vec<Digest> = Vec::with_capacity(spec.api_keys.len());
+        let mut key_projects = Vec::with_capacity(spec.api_keys.len());
+        for (i, k) in spec.api_keys.iter().enumerate() {
+            let f = format!("api_keys[{i}]");
+            // Messages never quote the key.
+            let digest = match (&k.key, &k.key_sha256) {
+                (Some(key), None) if !key.is_empty() => keys::sha256(key.as_bytes()),
+                (Some(_), None) => return Err(err(format!("{f}.key"), "must not be empty")),
+                (None, Some(hex)) => keys::parse_hex_digest(hex)
+                    .ok_or_else(|| err(format!("{f}.key_sha256"), "must be 64 hex digits (the SHA-256 of the key)"))?,
+                _ => return Err(err(f, "give exactly one of `key` and `key_sha256`")),
+            };
+            if key_digests.contains(&digest) {
+                return Err(err(f, "the same key is listed twice"));
+            }
+            if !spec.projects.contains_key(&k.project) {
+                return Err(err(format!("{f}.project"), format!("no project {:?} in `projects`", k.project)));
+            }
+            key_digests.push(digest);
+            key_projects.push(k.project.clone());
+        }
+        for (route, project) in &spec.routes {
+            if !spec.projects.contains_key(project) {
+                return Err(err(format!("routes.{route}"), format!("no project {project:?} in `projects`")));
+            }
+        }
+        for (prefix, route) in &spec.route_prefixes {
+            if !prefix.starts_with('/') {
+                return Err(err(format!("route_prefixes.{prefix}"), format!("{prefix:?} must start with '/'")));
+            }
+            if !spec.routes.contains_key(route) {
+                return Err(err(format!("route_prefixes.{prefix}"), format!("no route {route:?} in `routes`")));
             }
         }
         if spec.require_all_detectors {
@@ -305,6 +493,11 @@ impl Config {
             default_policy: spec.default_policy.clone(),
             projects: spec.projects.clone(),
             policies,
+            key_digests,
+            key_projects,
+            unknown_api_key: spec.unknown_api_key,
+            routes: spec.routes.clone(),
+            route_prefixes: spec.route_prefixes.clone(),
         })
     }
 
@@ -386,5 +579,35 @@ mod tests {
         let p = &c.policies["p"];
         let levels: Vec<_> = p.detectors.iter().map(|d| (d.detector_type.as_str(), d.level)).collect();
         assert_eq!(levels, vec![("pii/email", Level::L4), ("pii/ip_address", Level::L1)]);
+    }
+
+    #[test]
+    fn sides_resolve_level_and_mode_most_specific_first() {
+        let c = Config::compile(
+            br#"{"mode":"block","policies":{"p":{"sensitivity":"L1","mode":"mask",
+                "detectors":{"pii/email":{"sensitivity":"L3"},"prompt_attack":{},"pii/ip_address":{"mode":"monitor"}},
+                "input":{"sensitivity":"L2"},
+                "output":{"mode":"monitor","sensitivity":"L4","detectors":{"pii/secret":{"mode":"block"}}}}}}"#,
+        )
+        .unwrap();
+        let p = &c.policies["p"];
+        let get = |t: &str| p.detectors.iter().find(|d| d.detector_type == t).unwrap();
+        let s = |level, action, monitor| Some(Setting { level, action, monitor });
+        // Detector level beats the side's; the side's beats the policy's.
+        assert_eq!(get("pii/email").input, s(Level::L3, Action::Mask, false));
+        // An inherited mask blocks for a detector that cannot mask.
+        assert_eq!(get("prompt_attack").input, s(Level::L2, Action::Block, false));
+        // Monitor at the detector: dry run of the policy's mask.
+        assert_eq!(get("pii/ip_address").input, s(Level::L2, Action::Mask, true));
+        // The output side lists its own detectors: only pii/secret runs there, monitored by the side.
+        assert_eq!(get("pii/email").output, None);
+        assert_eq!(get("pii/secret").input, None);
+        assert_eq!(get("pii/secret").output, s(Level::L4, Action::Block, true));
+        assert_eq!(p.detectors.len(), 4);
+        // Templates follow the config's mode and fail mode.
+        let m = Config::compile(br#"{"mode":"monitor","fail_mode":"open"}"#).unwrap();
+        let d = &m.policies["default"];
+        assert!(d.detectors.iter().all(|x| x.input.is_some_and(|s| s.monitor) && x.output.is_some_and(|s| s.monitor)));
+        assert_eq!(d.fail_mode, FailMode::Open);
     }
 }

@@ -21,6 +21,8 @@ pub mod detectors;
 pub mod engine;
 pub mod error;
 pub mod formats;
+pub mod keys;
+pub mod mask;
 pub mod model;
 pub mod policy;
 pub mod sse;
@@ -28,7 +30,7 @@ pub mod stream;
 pub mod text;
 
 pub use config::{Config, ConfigError, FailMode, Mode};
-pub use engine::{Guard, HttpReply, Outcome, ProxyDecision, RequestCtx, Verdict};
+pub use engine::{Act, Caller, Guard, HttpReply, Identity, Outcome, ProjectSource, ProxyDecision, RequestCtx, Verdict};
 pub use error::ApiError;
 pub use formats::Format;
 

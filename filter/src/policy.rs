@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::{FailMode, Mode};
+
 /// Flagging sensitivity. Every finding carries the lowest level at which it is reported, so
 /// `L1` reports only the most certain matches and `L4` reports everything a detector finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
@@ -36,6 +38,31 @@ pub struct PolicySpec {
     pub allowed_domains: Vec<String>,
     #[serde(default = "yes")]
     pub builtin_allowlist: bool,
+    /// Overrides the config's `mode` for this policy's detectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// Overrides the config's `fail_mode` for requests screened under this policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_mode: Option<FailMode>,
+    /// Inputs (user and tool messages, i.e. requests): overrides for that side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<SideSpec>,
+    /// Outputs (assistant messages, i.e. model responses): overrides for that side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<SideSpec>,
+}
+
+/// One side of an IO policy. Anything left out is the policy's.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SideSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<Level>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// Replaces the policy's `detectors` for this side (an empty object screens nothing here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detectors: Option<BTreeMap<String, DetectorSpec>>,
 }
 
 fn yes() -> bool {
@@ -48,6 +75,9 @@ pub struct DetectorSpec {
     /// Overrides the policy's sensitivity for this detector.
     #[serde(default)]
     pub sensitivity: Option<Level>,
+    /// Overrides the side's and the policy's mode for this detector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::api::{Message, Role};
 use crate::config::{FailMode, Mode};
-use crate::engine::{Guard, Verdict};
+use crate::engine::{detector_failed, Act, Guard, Verdict};
 use crate::error::ApiError;
 use crate::formats::Format;
 use crate::sse::{stream_text, Event, SseParser};
@@ -162,10 +162,10 @@ impl StreamScreen {
                 Err(e) => return self.fail(guard, &e),
             };
             let msg = [Message { role: Role::Assistant, content: window.to_string() }];
-            let v = match guard.screen(policy, self.project.as_deref(), &msg) {
-                Ok(v) => v,
-                Err(e) => return self.fail(guard, &e),
-            };
+            let v = guard.screen(policy, self.project.as_deref(), &msg);
+            if v.any(Act::Failed) {
+                return self.fail(guard, &detector_failed(&v));
+            }
             if v.flagged {
                 if !monitor {
                     self.finished = true;

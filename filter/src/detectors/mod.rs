@@ -41,6 +41,13 @@ pub struct Finding {
 pub trait Detector: Send + Sync {
     /// Appends this detector's findings in `text` to `out`, in order of position.
     fn scan(&self, text: &NormText, out: &mut Vec<Finding>);
+
+    /// As `scan`, for detectors that can fail (a model that cannot run). `Err` makes the request
+    /// unscreenable: the policy's `fail_mode` decides. Rule detectors cannot fail.
+    fn try_scan(&self, text: &NormText, out: &mut Vec<Finding>) -> Result<(), String> {
+        self.scan(text, out);
+        Ok(())
+    }
 }
 
 /// Detectors backed by the classifier model (the heads of [`crate::model::HEADS`]).
@@ -258,6 +265,10 @@ mod tests {
             }],
             allowed_domains: vec!["corp.example".into()],
             builtin_allowlist: true,
+            mode: None,
+            fail_mode: None,
+            input: None,
+            output: None,
         };
         let extras = [
             " Main", " St", " Ave", ", IL", " Springfield", "PO Box", " Apt", "::", "ff", "fe80", "255", "192.168", "/24", "v",
