@@ -21,6 +21,7 @@ pub mod engine;
 pub mod error;
 pub mod formats;
 pub mod policy;
+pub mod response;
 pub mod sse;
 pub mod stream;
 pub mod text;
@@ -29,6 +30,8 @@ pub use config::{Config, ConfigError, FailMode, Mode};
 pub use engine::{Guard, HttpReply, Outcome, ProxyDecision, RequestCtx, Verdict};
 pub use error::ApiError;
 pub use formats::Format;
+pub use response::{HeaderEdits, ResponseScreen};
+pub use stream::{StreamScreen, StreamStep};
 
 /// Version reported in `dev_info` and logs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
