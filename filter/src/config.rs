@@ -62,6 +62,12 @@ pub struct ConfigSpec {
     pub require_all_detectors: bool,
     #[serde(default = "default_hold_back")]
     pub stream_hold_back: usize,
+    #[serde(default = "default_max_response")]
+    pub max_response_bytes: usize,
+}
+
+fn default_max_response() -> usize {
+    4 << 20
 }
 
 fn default_hold_back() -> usize {
@@ -151,6 +157,8 @@ pub struct Config {
     pub api_paths: BTreeMap<String, Format>,
     /// Bytes of streamed model text held back in block mode (see `stream.rs`).
     pub stream_hold_back: usize,
+    /// Largest JSON response body held for screening (see `response.rs`).
+    pub max_response_bytes: usize,
     pub default_policy: String,
     pub projects: BTreeMap<String, String>,
     pub policies: BTreeMap<String, Policy>,
@@ -250,6 +258,9 @@ impl Config {
         if spec.max_body_bytes == 0 || spec.max_body_bytes > MAX_BODY_LIMIT {
             return Err(err("max_body_bytes", format!("must be between 1 and {MAX_BODY_LIMIT}")));
         }
+        if spec.max_response_bytes == 0 || spec.max_response_bytes > MAX_BODY_LIMIT {
+            return Err(err("max_response_bytes", format!("must be between 1 and {MAX_BODY_LIMIT}")));
+        }
         if spec.stream_hold_back > 65536 {
             return Err(err("stream_hold_back", "must be at most 65536 bytes"));
         }
@@ -276,6 +287,7 @@ impl Config {
             guard_path: spec.guard_path.clone(),
             api_paths: spec.api_paths.clone(),
             stream_hold_back: spec.stream_hold_back,
+            max_response_bytes: spec.max_response_bytes,
             default_policy: spec.default_policy.clone(),
             projects: spec.projects.clone(),
             policies,
@@ -323,6 +335,7 @@ mod tests {
         assert_eq!(field_of(r#"{"projects":{"p1":"nope"}}"#), "projects.p1");
         assert_eq!(field_of(r#"{"default_policy":"nope"}"#), "default_policy");
         assert_eq!(field_of(r#"{"max_body_bytes":0}"#), "max_body_bytes");
+        assert_eq!(field_of(r#"{"max_response_bytes":0}"#), "max_response_bytes");
         assert_eq!(field_of(r#"{"project_header":"bad header"}"#), "project_header");
         assert_eq!(field_of(r#"{"api_paths":{"v1":"openai_chat"}}"#), "api_paths.v1");
         assert_eq!(field_of(r#"{"api_paths":{"/v1/x":"grpc"}}"#), "api_paths./v1/x");

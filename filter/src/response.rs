@@ -6,7 +6,7 @@
 //! All decisions are made here:
 //! - only 2xx responses with a body are screened; `text/event-stream` is screened as a stream
 //!   ([`StreamScreen`]), anything else as one JSON body in the request's API format;
-//! - `block` mode holds a JSON body until it is complete (at most `max_body_bytes`), then sends
+//! - `block` mode holds a JSON body until it is complete (at most `max_response_bytes`), then sends
 //!   it unchanged or replaces it with the 403-style error JSON; a stream is held back only by the
 //!   `stream_hold_back` window and ends with an in-stream error event;
 //! - `monitor` mode never holds a byte: it screens a copy as the bytes go by and only reports;
@@ -22,7 +22,7 @@
 use serde_json::json;
 
 use crate::config::{FailMode, Mode};
-use crate::engine::{Guard, HttpReply, Outcome, RequestCtx, Verdict};
+use crate::engine::{Guard, HttpReply, Outcome, Verdict};
 use crate::error::ApiError;
 use crate::formats::Format;
 use crate::stream::{error_event, StreamScreen, StreamStep};
@@ -45,7 +45,7 @@ pub struct HeaderEdits {
 enum Body {
     /// One JSON body, collected (a copy in monitor mode) until its end.
     Json { buf: Vec<u8>, over: bool },
-    Stream(StreamScreen),
+    Stream(Box<StreamScreen>),
     /// Cannot be screened; refused at the first chunk (fail closed).
     Refuse { error: ApiError, sse: bool },
     /// Verdict given: later bytes pass.
@@ -115,7 +115,7 @@ impl Guard {
             }
             return Some(screen);
         }
-        screen.body = if sse { Body::Stream(StreamScreen::new(format, project)) } else { Body::Json { buf: Vec::new(), over: false } };
+        screen.body = if sse { Body::Stream(Box::new(StreamScreen::new(format, project))) } else { Body::Json { buf: Vec::new(), over: false } };
         if block {
             // The body may change length (an error replaces it).
             screen.edits.remove = vec!["content-length"];
@@ -186,15 +186,13 @@ impl ResponseScreen {
             // The stream screen drops what follows a block by itself.
             Body::Stream(s) => s.feed(guard, chunk, end),
             Body::Json { buf, over } => {
+                let limit = guard.config().max_response_bytes;
                 if !*over {
                     buf.extend_from_slice(chunk);
-                    if buf.len() > guard.config().max_body_bytes {
-                        *over = true;
-                    }
+                    *over = buf.len() > limit;
                 }
                 if *over {
-                    let e = guard.check_size(buf.len()).err().unwrap_or_else(|| ApiError::new(413, "body_too_large", "response body too large"));
-                    let e = upstream_error(&e);
+                    let e = ApiError::new(502, "body_too_large", format!("the upstream response is over max_response_bytes ({limit} bytes) and cannot be screened"));
                     if fail_open {
                         self.cause = Some(e.code);
                         let held = if block { std::mem::take(buf) } else { chunk.to_vec() };
@@ -208,8 +206,10 @@ impl ResponseScreen {
                     return StreamStep::Release(if block { Vec::new() } else { chunk.to_vec() });
                 }
                 let body = std::mem::take(buf);
-                let ctx = RequestCtx { project: self.project.as_deref(), request_id: None };
-                let result = guard.screen_response(self.format, &body, &ctx);
+                let project = self.project.as_deref();
+                // Not `Guard::screen_response`: its size check is the request limit.
+                let result = crate::formats::parse_response(self.format, &body, guard.config().max_messages)
+                    .and_then(|messages| Ok(guard.screen(guard.resolve(project)?, project, &messages)));
                 let released = if block { body } else { chunk.to_vec() };
                 match result {
                     Ok(v) if v.flagged && block => {
@@ -240,7 +240,7 @@ impl ResponseScreen {
 mod tests {
     use super::*;
 
-    const CFG: &str = r#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{},"pii/secret":{}}}},"default_policy":"p","stream_hold_back":64,"max_body_bytes":4096}"#;
+    const CFG: &str = r#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{},"pii/secret":{}}}},"default_policy":"p","stream_hold_back":64,"max_body_bytes":64,"max_response_bytes":4096}"#;
 
     fn guard(extra: &str) -> Guard {
         Guard::new(CFG.replacen('{', &format!("{{{extra}"), 1).as_bytes()).unwrap()
