@@ -15,7 +15,7 @@
 //! const d = p.screenRequest(path, bodyBytes, project, requestId);    // Decision
 //! p.guardTooLarge(len); p.screenRequestTooLarge(len);                // the core's 413 for a body not read
 //! d.forward; d.status; d.body; d.headers /* [k, v, k, v, ...] */; d.outcome; d.detected
-//! const s = p.startResponse(path, status, contentType, project);  // ResponseScreen or undefined
+//! const s = p.startResponse(path, status, contentType, project, hasBody);  // ResponseScreen or undefined
 //! s.removeHeaders; s.setHeaders /* flat */; s.isStream; s.holdsBody;
 //! const out = s.feed(chunkBytes, end);  // bytes to send on; then s.blocked, s.status
 //! s.takeOutcome(); s.detected; s.cause  // once the body ended (or was refused)

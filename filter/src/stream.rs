@@ -171,6 +171,11 @@ impl StreamScreen {
             }
         }
         self.pending.extend_from_slice(chunk);
+        // Only a frame that never ends can grow the held bytes this far: refuse to hold more.
+        if self.pending.len() > guard.config().max_response_bytes {
+            let limit = guard.config().max_response_bytes;
+            return self.fail(guard, &ApiError::new(502, "body_too_large", format!("the response stream holds over max_response_bytes ({limit} bytes) without an event boundary")));
+        }
         let mut events: Vec<Event> = Vec::new();
         if self.parser.feed(chunk, &mut events).is_err() {
             return self.fail(guard, &ApiError::new(502, "stream_line_too_long", "the response stream has a line over 1 MiB"));
@@ -337,6 +342,27 @@ mod tests {
         let g = Guard::new(CFG.as_bytes()).unwrap();
         let body = b"data: {\"choices\":[{\"delta\":{\"content\":\"bob@example.com\"}}]}";
         assert!(run(&g, body, &[]).1);
+    }
+
+    #[test]
+    fn a_frame_that_never_ends_is_not_held_without_bound() {
+        let g = Guard::new(CFG.replace("\"stream_hold_back\"", "\"max_response_bytes\":1000,\"stream_hold_back\"").as_bytes()).unwrap();
+        let mut s = StreamScreen::new(Format::OpenaiChat, None);
+        let line = format!("data: {}\n", "x".repeat(100));
+        let mut blocked = false;
+        for _ in 0..20 {
+            match s.feed(&g, line.as_bytes(), false) {
+                StreamStep::Release(r) => assert!(r.is_empty(), "nothing of an open frame is released"),
+                StreamStep::Block { error, status, .. } => {
+                    assert_eq!(status, 502);
+                    assert!(String::from_utf8_lossy(&error).contains("body_too_large"));
+                    blocked = true;
+                    break;
+                }
+            }
+        }
+        assert!(blocked);
+        assert_eq!(s.take_outcome().map(|o| o.0), Some(Outcome::Rejected));
     }
 
     #[test]
