@@ -20,9 +20,15 @@
 //! const who = p.identify(path, authorization, xApiKey, apiKey, projectHeaderValue);
 //! p.guardAs(bodyBytes, who, requestId); p.screenRequestAs(path, bodyBytes, who, requestId);
 //! p.screenRequestTooLargeAs(len, who);
+//! const s = p.startResponse(path, status, contentType, project, hasBody);  // ResponseScreen or undefined
+//! s.removeHeaders; s.setHeaders /* flat */; s.isStream; s.holdsBody;
+//! const out = s.feed(chunkBytes, end);  // bytes to send on; then s.blocked, s.status
+//! s.takeOutcome(); s.detected; s.cause  // once the body ended (or was refused)
 //! ```
 
-use parapet_filter::{ApiError, Caller, FailMode, Guard, HttpReply, Mode, ProxyDecision, RequestCtx};
+use std::rc::Rc;
+
+use parapet_filter::{ApiError, Caller, FailMode, Guard, HttpReply, Mode, ProxyDecision, RequestCtx, StreamStep};
 use wasm_bindgen::prelude::*;
 
 /// The core's version, as reported in `dev_info`.
@@ -34,7 +40,101 @@ pub fn version() -> String {
 /// One compiled configuration. Build it once per isolate and reuse it for every request.
 #[wasm_bindgen]
 pub struct Parapet {
-    guard: Guard,
+    guard: Rc<Guard>,
+}
+
+/// Screening one upstream response (see `parapet_filter::response`). The worker applies the
+/// header edits, feeds every body chunk and sends on exactly the bytes `feed` returns.
+#[wasm_bindgen]
+pub struct ResponseScreen {
+    guard: Rc<Guard>,
+    screen: parapet_filter::ResponseScreen,
+    /// Set by the `feed` that blocked: the status a response whose headers are not yet sent gets.
+    blocked_status: Option<u16>,
+    outcome: Option<&'static str>,
+    detected: Vec<String>,
+}
+
+impl ResponseScreen {
+    fn note_outcome(&mut self) {
+        if let Some((o, d)) = self.screen.take_outcome() {
+            self.outcome = Some(o.as_str());
+            self.detected = d;
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl ResponseScreen {
+    /// Response headers to remove before sending the headers on.
+    #[wasm_bindgen(getter, js_name = removeHeaders)]
+    pub fn remove_headers(&self) -> Vec<String> {
+        self.screen.header_edits().remove.iter().map(|h| h.to_string()).collect()
+    }
+
+    /// Response headers to set, flat: `[name, value, ...]`.
+    #[wasm_bindgen(getter, js_name = setHeaders)]
+    pub fn set_headers(&self) -> Vec<String> {
+        self.screen.header_edits().set.iter().flat_map(|(k, v)| [k.to_string(), v.clone()]).collect()
+    }
+
+    /// `true` for a server-sent event stream.
+    #[wasm_bindgen(getter, js_name = isStream)]
+    pub fn is_stream(&self) -> bool {
+        self.screen.is_stream()
+    }
+
+    /// `true` when the body is held until its end (a JSON body in block mode): the worker can
+    /// then still choose the status.
+    #[wasm_bindgen(getter, js_name = holdsBody)]
+    pub fn holds_body(&self) -> bool {
+        !self.screen.is_stream() && self.guard.config().mode == Mode::Block
+    }
+
+    /// Feeds one body chunk (`end` on the last, possibly empty); returns the bytes to send on.
+    pub fn feed(&mut self, chunk: &[u8], end: bool) -> Vec<u8> {
+        let out = match self.screen.feed(&self.guard, chunk, end) {
+            StreamStep::Release(bytes) => bytes,
+            StreamStep::Block { mut release, error, status, .. } => {
+                self.blocked_status = Some(status);
+                release.extend_from_slice(&error);
+                release
+            }
+        };
+        self.note_outcome();
+        out
+    }
+
+    /// `true` once a `feed` blocked: the bytes it returned end the body.
+    #[wasm_bindgen(getter)]
+    pub fn blocked(&self) -> bool {
+        self.blocked_status.is_some()
+    }
+
+    /// Status for a blocked body whose headers are not yet sent (403 blocked, 502 unscreenable).
+    #[wasm_bindgen(getter)]
+    pub fn status(&self) -> u16 {
+        self.blocked_status.unwrap_or(0)
+    }
+
+    /// `clean`, `flagged`, `blocked`, `rejected` or `failed_open` once screening ended, else
+    /// `undefined`; returned once.
+    #[wasm_bindgen(js_name = takeOutcome)]
+    pub fn take_outcome(&mut self) -> Option<String> {
+        self.outcome.take().map(str::to_string)
+    }
+
+    /// Detector types that detected (once the outcome is known).
+    #[wasm_bindgen(getter)]
+    pub fn detected(&self) -> Vec<String> {
+        self.detected.clone()
+    }
+
+    /// Error code of a body that could not be screened, if any.
+    #[wasm_bindgen(getter)]
+    pub fn cause(&self) -> Option<String> {
+        self.screen.cause().map(str::to_string)
+    }
 }
 
 /// An HTTP answer from the core: a status and a JSON body.
@@ -80,6 +180,16 @@ pub struct Who {
     project: Option<String>,
     pinned: bool,
     error: Option<ApiError>,
+}
+
+#[wasm_bindgen]
+impl Who {
+    /// The project identified (route, key or header), for screening the response under the
+    /// same policy; undefined for the default policy or when identification failed.
+    #[wasm_bindgen(getter)]
+    pub fn project(&self) -> Option<String> {
+        self.project.clone()
+    }
 }
 
 #[wasm_bindgen]
@@ -152,7 +262,19 @@ impl Parapet {
     /// Compiles a config (JSON text; empty means `{}`). The error text names the bad field.
     #[wasm_bindgen(constructor)]
     pub fn new(config_json: &str) -> Result<Parapet, JsError> {
-        Guard::new(config_json.as_bytes()).map(|guard| Parapet { guard }).map_err(|e| JsError::new(&e.to_string()))
+        Guard::new(config_json.as_bytes()).map(|guard| Parapet { guard: Rc::new(guard) }).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Starts screening the origin's response to a screened API request to `path`; `undefined`
+    /// when it is not screened (not 2xx, no body, not an API path). The runtime decodes
+    /// compressed bodies itself, so no content encoding is passed.
+    #[wasm_bindgen(js_name = startResponse)]
+    pub fn start_response(&self, path: &str, status: u16, content_type: Option<String>, project: Option<String>, has_body: bool) -> Option<ResponseScreen> {
+        let format = self.guard.api_format(path)?;
+        let screen = self.guard.start_response(format, status, content_type.as_deref(), None, project.as_deref(), has_body)?;
+        let mut r = ResponseScreen { guard: Rc::clone(&self.guard), screen, blocked_status: None, outcome: None, detected: Vec::new() };
+        r.note_outcome();
+        Some(r)
     }
 
     /// `POST <guard_path>`: the Lakera-compatible answer (or error) for a body.

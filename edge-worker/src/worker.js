@@ -2,7 +2,8 @@
 //
 // Thin by design. The Parapet core (Rust, compiled to wasm, `../pkg/parapet_edge*`) decides
 // every answer: parsing, screening, modes, fail modes and error bodies. This file only routes,
-// reads request bodies with a size cap, forwards to the origin and copies headers.
+// reads request bodies with a size cap, forwards to the origin, copies headers and pipes the
+// origin's response through the core's response screen.
 //
 // Bindings:
 //   PARAPET_CONFIG  Parapet config as JSON text (or, from wrangler [vars], an object).
@@ -215,11 +216,12 @@ async function handleGuard(parapet, request) {
 async function handleApi(state, env, request, url) {
   const parapet = state.parapet;
   const read = await readCapped(request, parapet.maxBodyBytes);
-  let forwardNow, status, body, headers, outcome, detected, forwardBody;
+  let forwardNow, status, body, headers, outcome, detected, forwardBody, project;
   try {
     const who = identify(parapet, request, url.pathname);
     let d;
     try {
+      project = who.project;
       d = read.tooLarge
         ? parapet.screenRequestTooLargeAs(read.size, who)
         : parapet.screenRequestAs(url.pathname, read.bytes, who, requestId(request));
@@ -258,7 +260,128 @@ async function handleApi(state, env, request, url) {
     return coreResponse(status, body);
   }
   // Mask mode: the rewritten body (fetch sets its content-length).
-  return forward(env, request, url, read.tooLarge ? read.body : (forwardBody ?? read.bytes), headers);
+  const response = await forward(env, request, url, read.tooLarge ? read.body : (forwardBody ?? read.bytes), headers);
+  return screenResponse(state, url, project, response);
+}
+
+function logResponse(screen, url) {
+  const outcome = screen.takeOutcome();
+  if (outcome === undefined || outcome === "clean") return;
+  const parts = [`response outcome=${outcome}`, `path=${url.pathname}`];
+  const detected = screen.detected;
+  if (detected.length) parts.push(`detectors=${detected.join(",")}`);
+  if (screen.cause !== undefined) parts.push(`cause=${screen.cause}`);
+  console.log(`parapet: ${parts.join(" ")}`);
+}
+
+function concat(parts) {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+// Screens the origin's answer to a screened API request. The core decides what is sent; this
+// only applies its header edits and pipes the body through it.
+async function screenResponse(state, url, project, response) {
+  const parapet = state.parapet;
+  let screen;
+  try {
+    screen = parapet.startResponse(url.pathname, response.status, response.headers.get("content-type") ?? undefined, project, response.body !== null);
+  } catch (e) {
+    console.error(`parapet: screening the response to ${url.pathname} failed: ${e && e.stack ? e.stack : e}`);
+    loaded = null;
+    if (state.failOpen) return response;
+    if (response.body) response.body.cancel().catch(() => {});
+    return errorResponse(500, "internal", "Parapet failed to screen the response");
+  }
+  if (screen === undefined) return response;
+  logResponse(screen, url);
+  const headers = new Headers(response.headers);
+  for (const name of screen.removeHeaders) headers.delete(name);
+  const set = screen.setHeaders;
+  for (let i = 0; i + 1 < set.length; i += 2) headers.set(set[i], set[i + 1]);
+  const init = { status: response.status, statusText: response.statusText, headers };
+
+  if (screen.holdsBody) {
+    // A JSON body in block mode: nothing is sent until it is screened, so a blocked one gets
+    // the core's status (403, or 502 when it cannot be screened) as well as its error body.
+    const reader = response.body.getReader();
+    const parts = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      const out = screen.feed(done ? new Uint8Array(0) : value, done);
+      logResponse(screen, url);
+      if (screen.blocked) {
+        const status = screen.status;
+        screen.free();
+        if (!done) reader.cancel().catch(() => {});
+        headers.set("content-type", "application/json");
+        return new Response(out, { status, headers });
+      }
+      if (out.byteLength) parts.push(out);
+      if (done) {
+        screen.free();
+        return new Response(concat(parts), init);
+      }
+      if (out.byteLength) {
+        // Released before its end: over the size limit under fail-open; the rest passes.
+        return new Response(resumeStream(parts, reader), init);
+      }
+    }
+  }
+
+  // A stream (or any body in monitor mode): bytes go on as soon as the core releases them.
+  let passAll = false; // the module trapped under fail-open: the rest passes unscreened
+  let finished = false;
+  const finish = () => {
+    if (!finished) {
+      finished = true;
+      logResponse(screen, url);
+      screen.free();
+    }
+  };
+  const transform = new TransformStream({
+    transform(chunk, controller) {
+      if (passAll) {
+        controller.enqueue(chunk);
+        return;
+      }
+      if (finished) return;
+      let out;
+      try {
+        out = screen.feed(chunk, false);
+      } catch (e) {
+        console.error(`parapet: screening the response to ${url.pathname} failed: ${e && e.stack ? e.stack : e}`);
+        loaded = null;
+        finished = true;
+        if (state.failOpen) {
+          passAll = true;
+          controller.enqueue(chunk);
+        } else {
+          controller.terminate();
+        }
+        return;
+      }
+      if (out.byteLength) controller.enqueue(out);
+      if (screen.blocked) {
+        // The error event ends the stream; the origin's stream is cancelled.
+        finish();
+        controller.terminate();
+      }
+    },
+    flush(controller) {
+      if (finished) return;
+      const out = screen.feed(new Uint8Array(0), true);
+      if (out.byteLength) controller.enqueue(out);
+      finish();
+    },
+  });
+  return new Response(response.body.pipeThrough(transform), init);
 }
 
 export default {

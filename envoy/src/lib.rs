@@ -13,6 +13,11 @@
 //! property; per-route filter config does not reach proxy-wasm), the API key headers, or the
 //! project header.
 //!
+//! The response is screened too ([`parapet_filter::ResponseScreen`]): the filter hands every
+//! response chunk to the core and sends on exactly the bytes it gets back. Envoy has sent the
+//! response headers by then, so a blocked JSON response keeps the upstream status and gets the
+//! error JSON as its body; a blocked stream ends with the API's in-stream error event.
+//!
 //! Headers are always continued and the body is paused until `end_of_stream`: Envoy 1.40 turns
 //! a paused header phase into StopAllIteration and would never hand the body to the filter.
 //! The filter chain therefore puts Envoy's buffer filter *after* this one, so the router sees
@@ -22,7 +27,8 @@ mod metrics;
 
 use std::rc::Rc;
 
-use parapet_filter::{Caller, Format, Guard, HttpReply, Outcome, ProxyDecision, RequestCtx};
+use parapet_filter::response::UPSTREAM_ACCEPT_ENCODING;
+use parapet_filter::{Caller, Format, Guard, HttpReply, Outcome, ProxyDecision, RequestCtx, ResponseScreen, StreamStep};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
@@ -77,6 +83,8 @@ impl RootContext for Root {
             pinned: false,
             request_id: None,
             response_headers: Vec::new(),
+            api_format: None,
+            response: None,
         }))
     }
 
@@ -106,9 +114,32 @@ struct Http {
     pinned: bool,
     request_id: Option<String>,
     response_headers: Vec<(&'static str, String)>,
+    /// The API format of a forwarded request: its response is screened in that format.
+    api_format: Option<Format>,
+    response: Option<ResponseScreen>,
 }
 
 impl Http {
+    /// Counts and logs how screening a response ended, once it has.
+    fn response_outcome(&mut self) {
+        let Some(screen) = self.response.as_mut() else { return };
+        let Some((outcome, detected)) = screen.take_outcome() else { return };
+        self.metrics.response_outcome(outcome, &detected);
+        if outcome != Outcome::Clean {
+            let cause = screen.cause().map(|c| format!(" cause={c}")).unwrap_or_default();
+            proxy_wasm::hostcalls::log(
+                LogLevel::Info,
+                &format!(
+                    "response {} request_id={} detectors=[{}]{cause}",
+                    outcome.as_str(),
+                    self.request_id.as_deref().unwrap_or("-"),
+                    detected.join(",")
+                ),
+            )
+            .ok();
+        }
+    }
+
     fn reply(&mut self, r: &HttpReply) -> Action {
         self.route = Route::Done;
         self.send_http_response(u32::from(r.status), vec![("content-type", "application/json")], Some(&r.body));
@@ -213,6 +244,11 @@ impl HttpContext for Http {
             return self.reply(&HttpReply::error(&e));
         }
         let guard = Rc::clone(&self.guard);
+        if let Route::Api(format) = self.route {
+            self.api_format = Some(format);
+            // A compressed response could not be screened.
+            self.set_http_request_header(UPSTREAM_ACCEPT_ENCODING.0, Some(UPSTREAM_ACCEPT_ENCODING.1));
+        }
         self.request_id = self.get_http_request_header("x-request-id");
         let header = self.get_http_request_header(&guard.config().project_header);
         let (auth, x_api_key, api_key) =
@@ -275,10 +311,56 @@ impl HttpContext for Http {
         self.finish(&body)
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         for (name, value) in std::mem::take(&mut self.response_headers) {
             self.set_http_response_header(name, Some(&value));
         }
+        // Screen the upstream's answer to a forwarded API request (not a local reply).
+        let Some(format) = self.api_format.filter(|_| self.route != Route::Done) else { return Action::Continue };
+        let status = self.get_http_response_header(":status").and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
+        let content_type = self.get_http_response_header("content-type");
+        let content_encoding = self.get_http_response_header("content-encoding");
+        self.response = self.guard.start_response(
+            format,
+            status,
+            content_type.as_deref(),
+            content_encoding.as_deref(),
+            self.project.as_deref(),
+            !end_of_stream,
+        );
+        if let Some(screen) = &self.response {
+            self.metrics.response();
+            let edits = screen.header_edits().clone();
+            for name in edits.remove {
+                self.set_http_response_header(name, None);
+            }
+            for (name, value) in edits.set {
+                self.set_http_response_header(name, Some(&value));
+            }
+        }
+        self.response_outcome();
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.response.is_none() {
+            return Action::Continue;
+        }
+        // Always Continue: Envoy hands over each chunk once, and the core holds back what is
+        // not yet screened (so the body buffer is only ever the current chunk).
+        let chunk = self.get_http_response_body(0, body_size).unwrap_or_default();
+        let Some(screen) = self.response.as_mut() else { return Action::Continue };
+        let out = match screen.feed(&self.guard, &chunk, end_of_stream) {
+            StreamStep::Release(bytes) => bytes,
+            StreamStep::Block { mut release, error, .. } => {
+                release.extend_from_slice(&error);
+                release
+            }
+        };
+        if out != chunk {
+            self.set_http_response_body(0, body_size, &out);
+        }
+        self.response_outcome();
         Action::Continue
     }
 }

@@ -16,6 +16,8 @@ pub struct Metrics {
     masked: Option<u32>,
     /// `(detector type, counter)`, sorted by type.
     detected: Vec<(&'static str, Option<u32>)>,
+    /// The same counters for screened responses (`parapet.response.*`).
+    response: Option<Box<Metrics>>,
 }
 
 fn counter(name: &str) -> Option<u32> {
@@ -31,18 +33,40 @@ fn bump(id: Option<u32>) {
 
 impl Metrics {
     pub fn define() -> Metrics {
+        let mut m = Metrics::with_prefix("parapet.", "parapet.requests");
+        m.response = Some(Box::new(Metrics::with_prefix("parapet.response.", "parapet.responses")));
+        m
+    }
+
+    /// `total` counts what is screened; the outcome counters are named `<p><outcome>`.
+    fn with_prefix(p: &str, total: &str) -> Metrics {
         let mut types: Vec<&'static str> = MODEL_DETECTORS.iter().chain(RULE_DETECTORS).copied().collect();
         types.sort_unstable();
         Metrics {
-            requests: counter("parapet.requests"),
-            guard_requests: counter("parapet.guard_requests"),
-            clean: counter("parapet.clean"),
-            flagged: counter("parapet.flagged"),
-            blocked: counter("parapet.blocked"),
-            rejected: counter("parapet.rejected"),
-            failed_open: counter("parapet.failed_open"),
-            masked: counter("parapet.masked"),
-            detected: types.into_iter().map(|t| (t, counter(&format!("parapet.detected.{}", t.replace('/', "."))))).collect(),
+            requests: counter(total),
+            guard_requests: if p == "parapet." { counter("parapet.guard_requests") } else { None },
+            clean: counter(&format!("{p}clean")),
+            flagged: counter(&format!("{p}flagged")),
+            blocked: counter(&format!("{p}blocked")),
+            rejected: counter(&format!("{p}rejected")),
+            failed_open: counter(&format!("{p}failed_open")),
+            masked: counter(&format!("{p}masked")),
+            detected: types.into_iter().map(|t| (t, counter(&format!("{p}detected.{}", t.replace('/', "."))))).collect(),
+            response: None,
+        }
+    }
+
+    /// A response that is screened (`parapet.responses`).
+    pub fn response(&self) {
+        if let Some(r) = &self.response {
+            r.request();
+        }
+    }
+
+    /// How screening a response ended (`parapet.response.<outcome>`, `.detected.*`).
+    pub fn response_outcome(&self, o: Outcome, detected: &[String]) {
+        if let Some(r) = &self.response {
+            r.outcome(o, detected);
         }
     }
 

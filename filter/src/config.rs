@@ -123,6 +123,12 @@ pub struct ConfigSpec {
     /// Path prefix -> route name, for hosts without named routes (the worker); longest wins.
     #[serde(default)]
     pub route_prefixes: BTreeMap<String, String>,
+    #[serde(default = "default_max_response")]
+    pub max_response_bytes: usize,
+}
+
+fn default_max_response() -> usize {
+    4 << 20
 }
 
 fn default_hold_back() -> usize {
@@ -247,6 +253,8 @@ pub struct Config {
     pub stream_hold_back: usize,
     /// Most characters of one request the guard model screens; more is unscreenable (fail_mode).
     pub max_model_chars: usize,
+    /// Largest JSON response body held for screening (see `response.rs`).
+    pub max_response_bytes: usize,
     pub default_policy: String,
     pub projects: BTreeMap<String, String>,
     pub policies: BTreeMap<String, Policy>,
@@ -460,6 +468,9 @@ impl Config {
         if spec.max_body_bytes == 0 || spec.max_body_bytes > MAX_BODY_LIMIT {
             return Err(err("max_body_bytes", format!("must be between 1 and {MAX_BODY_LIMIT}")));
         }
+        if spec.max_response_bytes == 0 || spec.max_response_bytes > MAX_BODY_LIMIT {
+            return Err(err("max_response_bytes", format!("must be between 1 and {MAX_BODY_LIMIT}")));
+        }
         if spec.stream_hold_back > 65536 {
             return Err(err("stream_hold_back", "must be at most 65536 bytes"));
         }
@@ -490,6 +501,7 @@ impl Config {
             api_paths: spec.api_paths.clone(),
             stream_hold_back: spec.stream_hold_back,
             max_model_chars: spec.max_model_chars,
+            max_response_bytes: spec.max_response_bytes,
             default_policy: spec.default_policy.clone(),
             projects: spec.projects.clone(),
             policies,
@@ -542,6 +554,7 @@ mod tests {
         assert_eq!(field_of(r#"{"projects":{"p1":"nope"}}"#), "projects.p1");
         assert_eq!(field_of(r#"{"default_policy":"nope"}"#), "default_policy");
         assert_eq!(field_of(r#"{"max_body_bytes":0}"#), "max_body_bytes");
+        assert_eq!(field_of(r#"{"max_response_bytes":0}"#), "max_response_bytes");
         assert_eq!(field_of(r#"{"project_header":"bad header"}"#), "project_header");
         assert_eq!(field_of(r#"{"api_paths":{"v1":"openai_chat"}}"#), "api_paths.v1");
         assert_eq!(field_of(r#"{"api_paths":{"/v1/x":"grpc"}}"#), "api_paths./v1/x");

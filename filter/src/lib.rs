@@ -25,6 +25,7 @@ pub mod keys;
 pub mod mask;
 pub mod model;
 pub mod policy;
+pub mod response;
 pub mod sse;
 pub mod stream;
 pub mod text;
@@ -33,6 +34,8 @@ pub use config::{Config, ConfigError, FailMode, Mode};
 pub use engine::{Act, Caller, Guard, HttpReply, Identity, Outcome, ProjectSource, ProxyDecision, RequestCtx, Verdict};
 pub use error::ApiError;
 pub use formats::Format;
+pub use response::{HeaderEdits, ResponseScreen};
+pub use stream::{StreamScreen, StreamStep};
 
 /// Version reported in `dev_info` and logs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

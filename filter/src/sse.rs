@@ -34,6 +34,10 @@ pub struct SseParser {
     event: String,
     data: Vec<String>,
     has_data: bool,
+    /// Bytes fed so far.
+    fed: usize,
+    /// See [`SseParser::frame_end`].
+    frame_end: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,13 +73,22 @@ impl SseParser {
                 }
             }
             let line = std::mem::take(&mut self.line);
-            self.line_done(&line, out);
+            if self.line_done(&line, out) {
+                self.frame_end = self.fed + (chunk.len() - rest.len());
+            }
         }
+        self.fed += chunk.len();
         self.line.extend_from_slice(rest);
         if self.line.len() > MAX_LINE {
             return Err(SseError::LineTooLong);
         }
         Ok(())
+    }
+
+    /// Bytes fed up to the end of the last complete frame (its blank line): everything before
+    /// it has been parsed into events, nothing after it has.
+    pub fn frame_end(&self) -> usize {
+        self.frame_end
     }
 
     /// End of stream: a last line or frame without its terminating blank line is dispatched.
@@ -87,7 +100,8 @@ impl SseParser {
         self.dispatch(out);
     }
 
-    fn line_done(&mut self, raw: &[u8], out: &mut Vec<Event>) {
+    /// Handles one line; `true` when it ended a frame.
+    fn line_done(&mut self, raw: &[u8], out: &mut Vec<Event>) -> bool {
         let mut line = raw;
         if !self.started {
             self.started = true;
@@ -95,10 +109,10 @@ impl SseParser {
         }
         if line.is_empty() {
             self.dispatch(out);
-            return;
+            return true;
         }
         if line.first() == Some(&b':') {
-            return; // comment / keep-alive
+            return false; // comment / keep-alive
         }
         let (name, value) = match line.iter().position(|&b| b == b':') {
             Some(i) => {
@@ -117,6 +131,7 @@ impl SseParser {
             b"event" => self.event = value,
             _ => {} // id, retry and unknown fields do not carry model text
         }
+        false
     }
 
     fn dispatch(&mut self, out: &mut Vec<Event>) {

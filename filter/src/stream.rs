@@ -5,10 +5,11 @@
 //! `hold_back` bytes of model text, so a match split across chunks (an e-mail address, a key) is
 //! complete, and caught, before its first half reaches the client; everything older is
 //! released. When a detector fires, the held bytes are dropped and the stream ends with an error
-//! event in the API's own format ([`error_event`]). The hosts do not feed responses through it
-//! yet; it is the core half of response-stream screening.
+//! event in the API's own format ([`error_event`]); every later chunk is dropped. Hosts drive it
+//! through [`crate::response::ResponseScreen`].
 //! In `monitor` mode nothing is held: every byte is released at once and the verdict is only
-//! recorded. Matches longer than the hold-back window can be released in part before they are
+//! recorded; a stream that cannot be screened is forwarded and counted as failed open, since
+//! its bytes are already with the client. Matches longer than the hold-back window can be released in part before they are
 //! recognised; the window is the trade-off between that and added latency.
 
 use std::collections::VecDeque;
@@ -17,7 +18,7 @@ use serde_json::json;
 
 use crate::api::{Message, Role};
 use crate::config::{FailMode, Mode};
-use crate::engine::{detector_failed, Act, Guard, Verdict};
+use crate::engine::{detector_failed, Act, Guard, Outcome, Verdict};
 use crate::error::ApiError;
 use crate::formats::Format;
 use crate::sse::{stream_text, Event, SseParser};
@@ -27,9 +28,11 @@ use crate::sse::{stream_text, Event, SseParser};
 pub enum StreamStep {
     /// Send these bytes on (possibly none: everything new is held back).
     Release(Vec<u8>),
-    /// Send `release` (already screened), then `error` (the in-stream error event), then end
-    /// the stream. `verdict` is `None` when the stream could not be parsed (fail closed).
-    Block { release: Vec<u8>, error: Vec<u8>, verdict: Option<Verdict> },
+    /// Send `release` (already screened), then `error` (the in-stream error event, or for a
+    /// whole JSON body its replacement), then end the stream. `verdict` is `None` when the body
+    /// could not be screened (fail closed). `status` is what a host that has not yet sent the
+    /// response headers answers with (403 blocked, 502 unscreenable).
+    Block { release: Vec<u8>, error: Vec<u8>, status: u16, verdict: Option<Verdict> },
 }
 
 pub struct StreamScreen {
@@ -38,7 +41,9 @@ pub struct StreamScreen {
     parser: SseParser,
     /// Bytes received and not yet released.
     pending: Vec<u8>,
-    /// All model text seen so far.
+    /// Bytes taken out of `pending` so far (released or dropped).
+    drained: usize,
+    /// Model text from the start of the next screening window on.
     text: String,
     /// `(end of an event's bytes in pending, text length after it)`, oldest first.
     marks: VecDeque<(usize, usize)>,
@@ -46,8 +51,25 @@ pub struct StreamScreen {
     released_text: usize,
     /// Last verdict with detections (monitor mode keeps screening and reports it).
     flagged: Option<Verdict>,
+    /// Verdict given: later bytes pass through (end of stream, fail open) ...
     finished: bool,
+    /// ... or are dropped (blocked, fail closed).
+    stopped: bool,
+    /// Detector types any window flagged (monitor mode), sorted.
+    seen: Vec<String>,
+    /// How the stream ended, until the host takes it.
+    outcome: Option<(Outcome, Vec<String>)>,
+    /// Streamed text the guard model has not scored yet, after an overlap of scored text.
+    model_text: String,
+    /// Bytes of `model_text` not scored yet.
+    model_new: usize,
 }
+
+/// The guard model scores streamed text in steps of this many bytes (and at the end) rather
+/// than per event: a token-per-event stream would otherwise run it hundreds of times.
+const MODEL_STEP: usize = 1024;
+/// Scored text kept before the next step, so a phrase cut by a step edge is scored whole.
+const MODEL_OVERLAP: usize = 256;
 
 fn floor_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
@@ -94,12 +116,23 @@ impl StreamScreen {
             project: project.map(str::to_string),
             parser: SseParser::new(),
             pending: Vec::new(),
+            drained: 0,
             text: String::new(),
             marks: VecDeque::new(),
             released_text: 0,
             flagged: None,
             finished: false,
+            stopped: false,
+            seen: Vec::new(),
+            outcome: None,
+            model_text: String::new(),
+            model_new: 0,
         }
+    }
+
+    /// How the stream ended (once, when it has): for counters and logs.
+    pub fn take_outcome(&mut self) -> Option<(Outcome, Vec<String>)> {
+        self.outcome.take()
     }
 
     /// The verdict of the last screen that detected something (monitor mode records it).
@@ -110,6 +143,7 @@ impl StreamScreen {
     fn take_pending(&mut self, upto: usize) -> Vec<u8> {
         let upto = upto.min(self.pending.len());
         let out: Vec<u8> = self.pending.drain(..upto).collect();
+        self.drained += upto;
         for m in self.marks.iter_mut() {
             m.0 = m.0.saturating_sub(upto);
         }
@@ -118,25 +152,42 @@ impl StreamScreen {
 
     fn fail(&mut self, guard: &Guard, e: &ApiError) -> StreamStep {
         self.finished = true;
-        match guard.config().fail_mode {
-            FailMode::Open => {
-                let all = self.pending.len();
-                StreamStep::Release(self.take_pending(all))
-            }
-            FailMode::Closed => {
-                self.pending.clear();
-                StreamStep::Block { release: Vec::new(), error: error_event(self.format, e.code, &e.message, &[]), verdict: None }
-            }
+        // Monitor mode has already released every byte: there is nothing left to refuse.
+        if guard.config().fail_mode == FailMode::Open || guard.config().mode == Mode::Monitor {
+            self.outcome = Some((Outcome::FailedOpen, Vec::new()));
+            let all = self.pending.len();
+            return StreamStep::Release(self.take_pending(all));
         }
+        self.stopped = true;
+        self.outcome = Some((Outcome::Rejected, Vec::new()));
+        StreamStep::Block { release: Vec::new(), error: error_event(self.format, e.code, &e.message, &[]), status: 502, verdict: None }
     }
 
     /// Feeds one chunk of the response body; `end` on the last one (the chunk may be empty).
     pub fn feed(&mut self, guard: &Guard, chunk: &[u8], end: bool) -> StreamStep {
+        if self.stopped {
+            return StreamStep::Release(Vec::new());
+        }
         if self.finished {
             return StreamStep::Release(chunk.to_vec());
         }
         let monitor = guard.config().mode == Mode::Monitor;
+        // Text older than the window the next screen starts at is never looked at again: drop
+        // it, so a long stream costs memory for its window only.
+        let cut = floor_boundary(&self.text, self.released_text.saturating_sub(guard.config().stream_hold_back));
+        if cut > 0 {
+            self.text.drain(..cut);
+            self.released_text -= cut;
+            for m in self.marks.iter_mut() {
+                m.1 = m.1.saturating_sub(cut);
+            }
+        }
         self.pending.extend_from_slice(chunk);
+        // Only a frame that never ends can grow the held bytes this far: refuse to hold more.
+        if self.pending.len() > guard.config().max_response_bytes {
+            let limit = guard.config().max_response_bytes;
+            return self.fail(guard, &ApiError::new(502, "body_too_large", format!("the response stream holds over max_response_bytes ({limit} bytes) without an event boundary")));
+        }
         let mut events: Vec<Event> = Vec::new();
         if self.parser.feed(chunk, &mut events).is_err() {
             return self.fail(guard, &ApiError::new(502, "stream_line_too_long", "the response stream has a line over 1 MiB"));
@@ -145,11 +196,16 @@ impl StreamScreen {
             self.parser.finish(&mut events);
         }
         for ev in &events {
-            self.text.push_str(&stream_text(self.format, ev));
+            let t = stream_text(self.format, ev);
+            self.text.push_str(&t);
+            self.model_text.push_str(&t);
+            self.model_new += t.len();
         }
-        // Event boundaries are only known to the chunk: mark them all at the chunk's end.
-        if !events.is_empty() {
-            self.marks.push_back((self.pending.len(), self.text.len()));
+        // Release points are frame ends: a frame cut by the chunk is held whole, so no part
+        // of text not yet screened is ever released.
+        let frame_end = self.parser.frame_end().saturating_sub(self.drained);
+        if frame_end > self.marks.back().map_or(0, |m| m.0) {
+            self.marks.push_back((frame_end, self.text.len()));
         }
         // Screen the new text with enough of the released text before it to complete a match
         // that started there.
@@ -161,29 +217,53 @@ impl StreamScreen {
                 Ok(p) => p,
                 Err(e) => return self.fail(guard, &e),
             };
+            // Rule detectors see every window; the guard model sees the text in MODEL_STEP steps.
             let msg = [Message { role: Role::Assistant, content: window.to_string() }];
-            let v = guard.screen(policy, self.project.as_deref(), &msg);
+            let mut v = guard.screen_with(policy, self.project.as_deref(), &msg, false);
+            if !policy.uses_model() {
+                self.model_text.clear();
+                self.model_new = 0;
+            }
+            if policy.uses_model() && (self.model_new >= MODEL_STEP || (end && self.model_new > 0)) {
+                let msg = [Message { role: Role::Assistant, content: std::mem::take(&mut self.model_text) }];
+                let scored = guard.screen(policy, self.project.as_deref(), &msg);
+                let keep = floor_boundary(&msg[0].content, msg[0].content.len().saturating_sub(MODEL_OVERLAP));
+                self.model_text = msg[0].content.get(keep..).unwrap_or("").to_string();
+                self.model_new = 0;
+                if scored.flagged || scored.any(Act::Failed) {
+                    v = scored;
+                }
+            }
             if v.any(Act::Failed) {
                 return self.fail(guard, &detector_failed(&v));
             }
             if v.flagged {
                 if !monitor {
                     self.finished = true;
-                    self.pending.clear();
+                    self.stopped = true;
+                    self.outcome = Some((Outcome::Blocked, v.detected.clone()));
                     let error = error_event(
                         self.format,
                         "blocked",
                         &format!("response blocked by Parapet policy {:?}: {}", v.policy_id, v.detected.join(", ")),
                         &v.detected,
                     );
-                    return StreamStep::Block { release: Vec::new(), error, verdict: Some(v) };
+                    return StreamStep::Block { release: Vec::new(), error, status: 403, verdict: Some(v) };
                 }
+                for d in &v.detected {
+                    if !self.seen.contains(d) {
+                        self.seen.push(d.clone());
+                    }
+                }
+                self.seen.sort();
                 self.flagged = Some(v);
             }
         }
         if monitor || end {
             if end {
                 self.finished = true;
+                let seen = std::mem::take(&mut self.seen);
+                self.outcome = Some(if seen.is_empty() { (Outcome::Clean, seen) } else { (Outcome::Flagged, seen) });
             }
             self.released_text = self.text.len();
             self.marks.clear();
@@ -295,6 +375,27 @@ mod tests {
         let g = Guard::new(CFG.as_bytes()).unwrap();
         let body = b"data: {\"choices\":[{\"delta\":{\"content\":\"bob@example.com\"}}]}";
         assert!(run(&g, body, &[]).1);
+    }
+
+    #[test]
+    fn a_frame_that_never_ends_is_not_held_without_bound() {
+        let g = Guard::new(CFG.replace("\"stream_hold_back\"", "\"max_response_bytes\":1000,\"stream_hold_back\"").as_bytes()).unwrap();
+        let mut s = StreamScreen::new(Format::OpenaiChat, None);
+        let line = format!("data: {}\n", "x".repeat(100));
+        let mut blocked = false;
+        for _ in 0..20 {
+            match s.feed(&g, line.as_bytes(), false) {
+                StreamStep::Release(r) => assert!(r.is_empty(), "nothing of an open frame is released"),
+                StreamStep::Block { error, status, .. } => {
+                    assert_eq!(status, 502);
+                    assert!(String::from_utf8_lossy(&error).contains("body_too_large"));
+                    blocked = true;
+                    break;
+                }
+            }
+        }
+        assert!(blocked);
+        assert_eq!(s.take_outcome().map(|o| o.0), Some(Outcome::Rejected));
     }
 
     #[test]

@@ -66,9 +66,9 @@ def main():
              "level_rule": "level = l1_confident if score >= thresholds.L1, l2_very_likely if >= L2, "
                            "l3_likely if >= L3, l4_less_likely if >= L4, else l5_unlikely; sensitivity Lk flags when score >= thresholds.Lk",
              "score": "sigmoid(logit) of the head; for long texts the max over windows of <= 256 tokens",
-             "calibration_set": "validation split without the generated over-defense probe groups " + ", ".join(sorted(CALIB_EXCLUDE_GROUPS)),
              "per_head": {}}
-    metrics = {"per_head": {}, "per_group": {}, "per_language": {}}
+    metrics = {"calibration_set": "validation split without the generated over-defense probe groups " + ", ".join(sorted(CALIB_EXCLUDE_GROUPS)),
+               "per_head": {}, "per_group": {}, "per_language": {}}
     for h, name in enumerate(HEADS):
         pos, neg = scores[cal & (Y[:, h] == 1), h], scores[cal & (Y[:, h] == 0), h]
         thr, prev = {}, 1.0
@@ -234,7 +234,7 @@ def update_card(m, calib):
     if not os.path.exists(card):
         return
     L = []
-    L.append("### Per head (all validation)\n")
+    L.append("### Per head (calibration set = validation without the over-defense probe groups)\n")
     L.append("| head | val pos | val neg | AUC | TPR @L1 (0.1% FPR) | TPR @L2 (0.5%) | TPR @L3 (1%) | TPR @L4 (3%) |")
     L.append("|---|---|---|---|---|---|---|---|")
     for h in HEADS:

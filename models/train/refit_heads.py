@@ -179,7 +179,7 @@ def main():
     torch.save({"state_dict": model.state_dict(), "config": ck["config"], "snapped": ck.get("snapped"),
                 "refit_heads": [HEADS[i] for i in refit], "base": args.base}, os.path.join(WORK_DIR, "model.pt"))
     with open(os.path.join(WORK_DIR, "train_info.json"), "w") as f:
-        json.dump({"mode": "refit_heads", "base_checkpoint": args.base, "refit_heads": [HEADS[i] for i in refit],
+        json.dump({"mode": "refit_heads", "base_checkpoint": os.path.basename(args.base), "refit_heads": [HEADS[i] for i in refit],
                    "params": sum(p.numel() for p in model.parameters()), "config": ck["config"], "epochs": args.epochs,
                    "l2_to_base": args.l2, "train_examples": len(train), "train_seconds": time.time() - t0, "seed": SEED + 11,
                    "threads": torch.get_num_threads()}, f, indent=1)

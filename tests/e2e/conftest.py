@@ -204,3 +204,102 @@ def start_envoy(tmp_path):
     yield start
     for e in started:
         e.stop()
+
+
+class ScriptedUpstream:
+    """A stand-in LLM API on 127.0.0.1 that answers every request from a script, chunk by chunk.
+
+    `status`, `headers` and `steps` may be changed between requests. A step is bytes (sent as one
+    HTTP/1.1 chunk and flushed), a float (a pause, in seconds, so the proxy reads the chunks
+    apart) or a `threading.Event` (the stream is held open until the test sets it; whether it
+    was set within `gate_timeout` is recorded in `gates`). `headers` with a content-length
+    sends the steps' bytes unchunked.
+    """
+
+    def __init__(self, gate_timeout=10.0):
+        self.received = []
+        self.status = 200
+        self.headers = {"content-type": "text/event-stream"}
+        self.steps = []
+        self.gates = []
+        self.gate_timeout = gate_timeout
+        self.done = threading.Event()
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                n = int(self.headers.get("content-length") or 0)
+                upstream.received.append({"path": self.path, "headers": dict(self.headers), "body": self.rfile.read(n)})
+                chunked = not any(k.lower() == "content-length" for k in upstream.headers)
+                self.send_response(upstream.status)
+                for k, v in upstream.headers.items():
+                    self.send_header(k, v)
+                if chunked:
+                    self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                try:
+                    for step in upstream.steps:
+                        if isinstance(step, float):
+                            time.sleep(step)
+                        elif isinstance(step, threading.Event):
+                            upstream.gates.append(step.wait(upstream.gate_timeout))
+                        elif chunked:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(step), step))
+                            self.wfile.flush()
+                        else:
+                            self.wfile.write(step)
+                            self.wfile.flush()
+                    if chunked:
+                        self.wfile.write(b"0\r\n\r\n")
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the proxy stopped the stream
+                finally:
+                    upstream.done.set()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def scripted_upstream():
+    u = ScriptedUpstream()
+    yield u
+    u.stop()
+
+
+class StreamingResponse:
+    """A response read incrementally: `read_until(marker)` returns once `marker` has arrived."""
+
+    def __init__(self, port, path, body, headers=None, timeout=30):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        payload = body if isinstance(body, (bytes, bytearray)) else json.dumps(body).encode()
+        self.conn.request("POST", path, body=payload, headers={"content-type": "application/json", **(headers or {})})
+        self.r = self.conn.getresponse()
+        self.status = self.r.status
+        self.headers = {k.lower(): v for k, v in self.r.getheaders()}
+        self.body = b""
+
+    def read_until(self, marker: bytes) -> bytes:
+        while marker not in self.body:
+            part = self.r.read1(65536)
+            if not part:
+                raise AssertionError(f"stream ended before {marker!r}: {self.body!r}")
+            self.body += part
+        return self.body
+
+    def read_all(self) -> bytes:
+        self.body += self.r.read()
+        self.conn.close()
+        return self.body

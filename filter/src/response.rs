@@ -1,0 +1,421 @@
+//! Screening what an LLM API answers, for hosts that proxy it.
+//!
+//! The host starts a [`ResponseScreen`] from the response's status and headers
+//! ([`Guard::start_response`]), applies its [`HeaderEdits`] before the headers leave, then feeds
+//! every body chunk through [`ResponseScreen::feed`] and sends on exactly the bytes it gets back.
+//! All decisions are made here:
+//! - only 2xx responses with a body are screened; `text/event-stream` is screened as a stream
+//!   ([`StreamScreen`]), anything else as one JSON body in the request's API format;
+//! - `block` mode holds a JSON body until it is complete (at most `max_response_bytes`), then sends
+//!   it unchanged or replaces it with the 403-style error JSON; a stream is held back only by the
+//!   `stream_hold_back` window and ends with an in-stream error event;
+//! - `monitor` mode never holds a byte: it screens a copy as the bytes go by and only reports;
+//! - a body that cannot be screened (not the format's shape, compressed, over the size limit)
+//!   follows `fail_mode` in block mode; in monitor mode it is forwarded and counted as failed
+//!   open, because its bytes are already with the client.
+//!
+//! Response headers may already be on the wire when the verdict is known (Envoy sends them
+//! before the body): such a host cannot change the status, so a client of a blocked JSON
+//! response sees the upstream status with the error body. A host that still holds the headers
+//! answers with [`StreamStep::Block`]'s `status`.
+
+use serde_json::json;
+
+use crate::config::{FailMode, Mode};
+use crate::engine::{Guard, HttpReply, Outcome, Verdict};
+use crate::error::ApiError;
+use crate::formats::Format;
+use crate::stream::{error_event, StreamScreen, StreamStep};
+
+/// Request header a proxying host sets on a screened API request so the upstream answers
+/// uncompressed: a compressed body cannot be screened.
+pub const UPSTREAM_ACCEPT_ENCODING: (&str, &str) = ("accept-encoding", "identity");
+
+/// Response header set when a response could not be screened and was forwarded anyway (set
+/// only while the headers can still change).
+pub const HEADER_RESPONSE_FAILED_OPEN: &str = "x-parapet-response-failed-open";
+
+/// Header changes a host makes before sending the response headers on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HeaderEdits {
+    pub remove: Vec<&'static str>,
+    pub set: Vec<(&'static str, String)>,
+}
+
+enum Body {
+    /// One JSON body, collected (a copy in monitor mode) until its end.
+    Json { buf: Vec<u8>, over: bool },
+    Stream(Box<StreamScreen>),
+    /// Cannot be screened; refused at the first chunk (fail closed).
+    Refuse { error: ApiError, sse: bool },
+    /// Verdict given: later bytes pass.
+    Pass,
+    /// Verdict given: later bytes are dropped.
+    Drop,
+}
+
+pub struct ResponseScreen {
+    format: Format,
+    project: Option<String>,
+    body: Body,
+    edits: HeaderEdits,
+    outcome: Option<(Outcome, Vec<String>)>,
+    /// Error code of a body that could not be screened.
+    cause: Option<&'static str>,
+}
+
+fn is_sse(content_type: Option<&str>) -> bool {
+    content_type.and_then(|c| c.split(';').next()).is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"))
+}
+
+/// A response error is the upstream's fault, not the client's: 502, whatever the parse said.
+fn upstream_error(e: &ApiError) -> ApiError {
+    ApiError { status: 502, code: e.code, message: format!("the upstream response could not be screened: {}", e.message), param: e.param.clone() }
+}
+
+impl Guard {
+    /// Starts screening a response to a request in `format`; `None` when it is not screened
+    /// (not 2xx, or no body follows the headers). `content_encoding` is the header as the body
+    /// arrives (a host whose runtime decodes bodies passes `None`).
+    pub fn start_response(
+        &self,
+        format: Format,
+        status: u16,
+        content_type: Option<&str>,
+        content_encoding: Option<&str>,
+        project: Option<&str>,
+        has_body: bool,
+    ) -> Option<ResponseScreen> {
+        if !(200..300).contains(&status) || status == 204 || !has_body {
+            return None;
+        }
+        let sse = is_sse(content_type);
+        let block = self.config().mode == Mode::Block;
+        let mut screen = ResponseScreen {
+            format,
+            project: project.map(str::to_string),
+            body: Body::Pass,
+            edits: HeaderEdits::default(),
+            outcome: None,
+            cause: None,
+        };
+        let encoded = content_encoding.map(str::trim).filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
+        if let Some(enc) = encoded {
+            let e = ApiError::new(502, "response_encoded", format!("the upstream response is {enc}-encoded and cannot be screened"));
+            if block && self.config().fail_mode == FailMode::Closed {
+                screen.body = Body::Refuse { error: e, sse };
+                screen.edits.remove = vec!["content-length", "content-encoding"];
+                if !sse {
+                    screen.edits.set.push(("content-type", "application/json".into()));
+                }
+            } else {
+                screen.edits.set.push((HEADER_RESPONSE_FAILED_OPEN, e.code.to_string()));
+                screen.outcome = Some((Outcome::FailedOpen, Vec::new()));
+                screen.cause = Some(e.code);
+            }
+            return Some(screen);
+        }
+        screen.body = if sse { Body::Stream(Box::new(StreamScreen::new(format, project))) } else { Body::Json { buf: Vec::new(), over: false } };
+        if block {
+            // The body may change length (an error replaces it).
+            screen.edits.remove = vec!["content-length"];
+        }
+        Some(screen)
+    }
+
+    /// The replacement body for a blocked JSON response: a blocked request's error, saying
+    /// that the response was refused.
+    pub fn response_blocked_reply(&self, v: &Verdict) -> HttpReply {
+        let body = json!({"error": {
+            "message": format!("response blocked by Parapet policy {:?}: {}", v.policy_id, v.detected.join(", ")),
+            "type": "parapet_blocked",
+            "code": "blocked",
+            "param": null,
+            "detector_types": v.detected,
+            "policy_id": v.policy_id,
+        }});
+        HttpReply { status: 403, body: body.to_string().into_bytes() }
+    }
+}
+
+impl ResponseScreen {
+    /// Header changes to make before the response headers are sent.
+    pub fn header_edits(&self) -> &HeaderEdits {
+        &self.edits
+    }
+
+    /// Error code of a body that could not be screened (for logs), if any.
+    pub fn cause(&self) -> Option<&'static str> {
+        self.cause
+    }
+
+    /// Is the body screened as a server-sent event stream?
+    pub fn is_stream(&self) -> bool {
+        matches!(self.body, Body::Stream(_))
+    }
+
+    /// How screening ended (once, when it has): for counters and logs.
+    pub fn take_outcome(&mut self) -> Option<(Outcome, Vec<String>)> {
+        if let Body::Stream(s) = &mut self.body {
+            if let Some(o) = s.take_outcome() {
+                return Some(o);
+            }
+        }
+        self.outcome.take()
+    }
+
+    fn refuse(&mut self, e: &ApiError, sse: bool) -> StreamStep {
+        self.cause = Some(e.code);
+        self.body = Body::Drop;
+        self.outcome = Some((Outcome::Rejected, Vec::new()));
+        let error = if sse { error_event(self.format, e.code, &e.message, &[]) } else { e.to_json() };
+        StreamStep::Block { release: Vec::new(), error, status: e.status, verdict: None }
+    }
+
+    /// Feeds one chunk of the body; `end` on the last one (the chunk may be empty).
+    pub fn feed(&mut self, guard: &Guard, chunk: &[u8], end: bool) -> StreamStep {
+        let block = guard.config().mode == Mode::Block;
+        let fail_open = !block || guard.config().fail_mode == FailMode::Open;
+        match &mut self.body {
+            Body::Pass => StreamStep::Release(chunk.to_vec()),
+            Body::Drop => StreamStep::Release(Vec::new()),
+            Body::Refuse { error, sse } => {
+                let (e, sse) = (error.clone(), *sse);
+                self.refuse(&e, sse)
+            }
+            // The stream screen drops what follows a block by itself.
+            Body::Stream(s) => s.feed(guard, chunk, end),
+            Body::Json { buf, over } => {
+                let limit = guard.config().max_response_bytes;
+                if !*over {
+                    buf.extend_from_slice(chunk);
+                    *over = buf.len() > limit;
+                }
+                if *over {
+                    let e = ApiError::new(502, "body_too_large", format!("the upstream response is over max_response_bytes ({limit} bytes) and cannot be screened"));
+                    if fail_open {
+                        self.cause = Some(e.code);
+                        let held = if block { std::mem::take(buf) } else { chunk.to_vec() };
+                        self.body = Body::Pass;
+                        self.outcome = Some((Outcome::FailedOpen, Vec::new()));
+                        return StreamStep::Release(held);
+                    }
+                    return self.refuse(&e, false);
+                }
+                if !end {
+                    return StreamStep::Release(if block { Vec::new() } else { chunk.to_vec() });
+                }
+                let body = std::mem::take(buf);
+                let project = self.project.as_deref();
+                // Not `Guard::screen_response`: its size check is the request limit.
+                let result = crate::formats::parse_response(self.format, &body, guard.config().max_messages)
+                    .and_then(|messages| Ok(guard.screen(guard.resolve(project)?, project, &messages)));
+                let released = if block { body } else { chunk.to_vec() };
+                match result {
+                    Ok(v) if v.flagged && block => {
+                        self.body = Body::Drop;
+                        self.outcome = Some((Outcome::Blocked, v.detected.clone()));
+                        let r = guard.response_blocked_reply(&v);
+                        StreamStep::Block { release: Vec::new(), error: r.body, status: r.status, verdict: Some(v) }
+                    }
+                    Ok(v) => {
+                        self.body = Body::Pass;
+                        self.outcome = Some(if v.flagged { (Outcome::Flagged, v.detected) } else { (Outcome::Clean, Vec::new()) });
+                        StreamStep::Release(released)
+                    }
+                    Err(e) if fail_open => {
+                        self.cause = Some(e.code);
+                        self.body = Body::Pass;
+                        self.outcome = Some((Outcome::FailedOpen, Vec::new()));
+                        StreamStep::Release(released)
+                    }
+                    Err(e) => self.refuse(&upstream_error(&e), false),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CFG: &str = r#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{},"pii/secret":{}}}},"default_policy":"p","stream_hold_back":64,"max_body_bytes":64,"max_response_bytes":4096}"#;
+
+    fn guard(extra: &str) -> Guard {
+        Guard::new(CFG.replacen('{', &format!("{{{extra}"), 1).as_bytes()).unwrap()
+    }
+
+    /// Text deltas as a stream in `format`, with each API's framing events.
+    fn sse(format: Format, parts: &[&str]) -> Vec<u8> {
+        let mut s = String::new();
+        match format {
+            Format::OpenaiChat => {
+                for p in parts {
+                    s += &format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {"content": p}}]}));
+                }
+                s += "data: [DONE]\n\n";
+            }
+            Format::OpenaiResponses => {
+                s += "event: response.created\ndata: {\"type\":\"response.created\"}\n\n";
+                for p in parts {
+                    s += &format!("event: response.output_text.delta\ndata: {}\n\n", json!({"type": "response.output_text.delta", "delta": p}));
+                }
+                s += "event: response.completed\ndata: {\"type\":\"response.completed\"}\n\n";
+            }
+            Format::AnthropicMessages => {
+                s += "event: message_start\r\ndata: {\"type\":\"message_start\"}\r\n\r\n";
+                for p in parts {
+                    s += &format!("event: content_block_delta\r\ndata: {}\r\n\r\n", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}}));
+                }
+                s += "event: message_stop\r\ndata: {\"type\":\"message_stop\"}\r\n\r\n";
+            }
+        }
+        s.into_bytes()
+    }
+
+    fn start(g: &Guard, format: Format, ct: &str) -> ResponseScreen {
+        g.start_response(format, 200, Some(ct), None, None, true).unwrap()
+    }
+
+    /// Feeds `body` cut at `cuts`; returns (client bytes, blocked status, outcome).
+    fn run(g: &Guard, format: Format, ct: &str, body: &[u8], cuts: &[usize]) -> (Vec<u8>, Option<u16>, (Outcome, Vec<String>)) {
+        let mut s = start(g, format, ct);
+        let mut client = Vec::new();
+        let mut status = None;
+        let mut bounds = cuts.to_vec();
+        bounds.push(body.len());
+        let mut prev = 0;
+        for (i, &b) in bounds.iter().enumerate() {
+            match s.feed(g, &body[prev..b], i + 1 == bounds.len()) {
+                StreamStep::Release(r) => client.extend(r),
+                StreamStep::Block { release, error, status: st, .. } => {
+                    client.extend(release);
+                    client.extend(error);
+                    status = Some(st);
+                }
+            }
+            prev = b;
+        }
+        (client, status, s.take_outcome().expect("an outcome once the body ended"))
+    }
+
+    const FORMATS: [Format; 3] = [Format::OpenaiChat, Format::OpenaiResponses, Format::AnthropicMessages];
+
+    #[test]
+    fn every_split_gives_the_whole_body_verdict_in_every_format() {
+        for mode in ["", "\"mode\":\"monitor\","] {
+            let g = guard(mode);
+            for f in FORMATS {
+                for parts in [&["Hello ", "there, how ", "can I help?"][..], &["Key: AKIAQ3EGU", "IXNP4SR7WDK ok"], &["mail jane@exa", "mple.com"]] {
+                    let body = sse(f, parts);
+                    let whole = run(&g, f, "text/event-stream", &body, &[]);
+                    for i in 0..=body.len() {
+                        let split = run(&g, f, "text/event-stream; charset=utf-8", &body, &[i]);
+                        assert_eq!(split.1, whole.1, "{f:?} {parts:?} mode {mode:?} split {i}");
+                        assert_eq!(split.2, whole.2, "{f:?} {parts:?} mode {mode:?} split {i}");
+                        if whole.1.is_none() {
+                            assert_eq!(split.0, whole.0, "{f:?} {parts:?} mode {mode:?} split {i}");
+                        } else {
+                            // How much of the clean prefix went out depends on the cuts; the
+                            // error event that ends the stream does not.
+                            let error = error_event(f, "blocked", &format!("response blocked by Parapet policy \"p\": {}", whole.2 .1.join(", ")), &whole.2 .1);
+                            assert!(whole.0.ends_with(&error) && split.0.ends_with(&error), "{f:?} {parts:?} split {i}");
+                            assert!(body.starts_with(&split.0[..split.0.len() - error.len()]), "{f:?} {parts:?} split {i}");
+                        }
+                    }
+                    if mode.is_empty() && parts[0].starts_with("Hello") {
+                        assert_eq!(whole, (body.clone(), None, (Outcome::Clean, vec![])));
+                    }
+                    if !mode.is_empty() {
+                        assert_eq!(whole.0, body, "monitor forwards every byte");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_secret_split_across_chunks_is_stopped_before_its_second_half() {
+        let g = guard("");
+        for f in FORMATS {
+            let body = sse(f, &["Here it is: AKIAQ3EGU", "IXNP4SR7WDK", " done"]);
+            for i in 0..=body.len() {
+                for j in i..=body.len() {
+                    let (client, status, outcome) = run(&g, f, "text/event-stream", &body, &[i, j]);
+                    let seen = String::from_utf8_lossy(&client);
+                    assert_eq!((status, &outcome.0), (Some(403), &Outcome::Blocked), "{f:?} cuts {i},{j}");
+                    assert!(!seen.contains("AKIAQ3EGU") && !seen.contains("IXNP4SR7WDK"), "{f:?} cuts {i},{j}: {seen}");
+                    assert!(seen.contains("pii/secret"), "the error event names the detector: {seen}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn json_response_block_monitor_and_fail_modes() {
+        let flagged = br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"write to bob@corp-mail.com"}}]}"#;
+        let clean = br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}]}"#;
+        let g = guard("");
+        let s = start(&g, Format::OpenaiChat, "application/json");
+        assert_eq!(s.header_edits().remove, vec!["content-length"]);
+        let (client, status, outcome) = run(&g, Format::OpenaiChat, "application/json", flagged, &[10, 40]);
+        assert_eq!((status, outcome), (Some(403), (Outcome::Blocked, vec!["pii/email".to_string()])));
+        let v: serde_json::Value = serde_json::from_slice(&client).unwrap();
+        assert_eq!(v["error"]["code"], "blocked");
+        assert!(v["error"]["message"].as_str().unwrap().starts_with("response blocked"));
+        // Block mode holds the body until the end; then sends it unchanged.
+        let mut s = start(&g, Format::OpenaiChat, "application/json");
+        assert_eq!(s.feed(&g, &clean[..5], false), StreamStep::Release(vec![]));
+        assert_eq!(s.feed(&g, &clean[5..], true), StreamStep::Release(clean.to_vec()));
+        assert_eq!(s.take_outcome(), Some((Outcome::Clean, vec![])));
+
+        let m = guard("\"mode\":\"monitor\",");
+        let mut s = start(&m, Format::OpenaiChat, "application/json");
+        assert!(s.header_edits().remove.is_empty(), "monitor never rewrites");
+        assert_eq!(s.feed(&m, &flagged[..5], false), StreamStep::Release(flagged[..5].to_vec()));
+        assert_eq!(s.feed(&m, &flagged[5..], true), StreamStep::Release(flagged[5..].to_vec()));
+        assert_eq!(s.take_outcome(), Some((Outcome::Flagged, vec!["pii/email".to_string()])));
+
+        let (client, status, outcome) = run(&g, Format::OpenaiChat, "application/json", b"<html>oops", &[3]);
+        assert_eq!((status, outcome.0), (Some(502), Outcome::Rejected));
+        let v: serde_json::Value = serde_json::from_slice(&client).unwrap();
+        assert_eq!(v["error"]["code"], "invalid_json");
+        let o = guard("\"fail_mode\":\"open\",");
+        let (client, status, outcome) = run(&o, Format::OpenaiChat, "application/json", b"<html>oops", &[3]);
+        assert_eq!((client.as_slice(), status, outcome.0), (&b"<html>oops"[..], None, Outcome::FailedOpen));
+        let (client, _, outcome) = run(&m, Format::OpenaiChat, "application/json", b"<html>oops", &[3]);
+        assert_eq!((client.as_slice(), outcome.0), (&b"<html>oops"[..], Outcome::FailedOpen), "monitor cannot refuse");
+    }
+
+    #[test]
+    fn oversized_and_encoded_responses_follow_the_fail_mode() {
+        let g = guard("");
+        let big = format!("{{\"choices\":[{{\"message\":{{\"content\":\"{}\"}}}}]}}", "a".repeat(5000));
+        let (client, status, outcome) = run(&g, Format::OpenaiChat, "application/json", big.as_bytes(), &[100, 4000]);
+        assert_eq!((status, outcome.0), (Some(502), Outcome::Rejected));
+        assert!(String::from_utf8_lossy(&client).contains("body_too_large"));
+        let o = guard("\"fail_mode\":\"open\",");
+        let (client, _, outcome) = run(&o, Format::OpenaiChat, "application/json", big.as_bytes(), &[100, 4000]);
+        assert_eq!((client, outcome.0), (big.clone().into_bytes(), Outcome::FailedOpen));
+
+        let mut s = g.start_response(Format::OpenaiChat, 200, Some("text/event-stream"), Some("gzip"), None, true).unwrap();
+        assert_eq!(s.header_edits().remove, vec!["content-length", "content-encoding"]);
+        let StreamStep::Block { error, .. } = s.feed(&g, b"\x1f\x8b", false) else { panic!("not refused") };
+        assert!(String::from_utf8_lossy(&error).contains("response_encoded"));
+        assert_eq!(s.feed(&g, b"more", true), StreamStep::Release(vec![]), "nothing after a refusal");
+        let mut s = o.start_response(Format::OpenaiChat, 200, Some("application/json"), Some("br"), None, true).unwrap();
+        assert_eq!(s.header_edits().set, vec![(HEADER_RESPONSE_FAILED_OPEN, "response_encoded".to_string())]);
+        assert_eq!(s.feed(&o, b"x", true), StreamStep::Release(b"x".to_vec()));
+        assert_eq!(s.take_outcome(), Some((Outcome::FailedOpen, vec![])));
+    }
+
+    #[test]
+    fn only_successful_responses_with_a_body_are_screened() {
+        let g = guard("");
+        assert!(g.start_response(Format::OpenaiChat, 429, Some("application/json"), None, None, true).is_none());
+        assert!(g.start_response(Format::OpenaiChat, 204, None, None, None, true).is_none());
+        assert!(g.start_response(Format::OpenaiChat, 200, Some("application/json"), None, None, false).is_none());
+        assert!(g.start_response(Format::OpenaiChat, 200, Some("Text/Event-Stream"), None, None, true).unwrap().is_stream());
+    }
+}
