@@ -634,6 +634,17 @@ impl Guard {
 
     /// As [`Guard::decide_unscreenable`], under the fail mode of the policy `project` selects
     /// (the config's when the project is unknown).
+    /// The fail mode of `project`'s policy (the config's when the project is unknown).
+    pub fn fail_mode_for(&self, project: Option<&str>) -> FailMode {
+        self.resolve(project).map_or(self.config.fail_mode, |p| p.fail_mode)
+    }
+
+    /// Whether `project`'s policy enforces a detector on outputs. If not (every output setting is
+    /// `monitor`, or none screens outputs), response screening never holds a byte.
+    pub fn enforces_output(&self, project: Option<&str>) -> bool {
+        self.resolve(project).is_ok_and(|p| p.detectors.iter().any(|d| d.output.is_some_and(|s| !s.monitor)))
+    }
+
     pub fn decide_unscreenable_for(&self, project: Option<&str>, e: &ApiError) -> ProxyDecision {
         let fail = self.resolve(project).map_or(self.config.fail_mode, |p| p.fail_mode);
         self.unscreenable(fail, e)

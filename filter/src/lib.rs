@@ -43,10 +43,13 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// getrandom's custom backend for wasm32-unknown-unknown (see `.cargo/config.toml`). Some of
 /// tract's dependencies link getrandom; nothing on a verdict's path reads these bytes, and a
 /// module with no imports beyond proxy-wasm's runs in every host.
+///
+/// # Safety
+/// `dest` must be valid for writes of `len` bytes, as getrandom guarantees.
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 #[no_mangle]
-pub extern "C" fn __getrandom_v03_custom(dest: *mut u8, len: usize) -> i32 {
-    // SAFETY: getrandom hands us a writable buffer of `len` bytes.
+pub unsafe extern "C" fn __getrandom_v03_custom(dest: *mut u8, len: usize) -> i32 {
+    // SAFETY: the caller (getrandom) hands us a writable buffer of `len` bytes.
     unsafe { std::ptr::write_bytes(dest, 0, len) };
     0
 }

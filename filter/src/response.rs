@@ -21,8 +21,8 @@
 
 use serde_json::json;
 
-use crate::config::{FailMode, Mode};
-use crate::engine::{Guard, HttpReply, Outcome, Verdict};
+use crate::config::FailMode;
+use crate::engine::{detector_failed, Act, Guard, HttpReply, Outcome, Verdict};
 use crate::error::ApiError;
 use crate::formats::Format;
 use crate::stream::{error_event, StreamScreen, StreamStep};
@@ -90,7 +90,7 @@ impl Guard {
             return None;
         }
         let sse = is_sse(content_type);
-        let block = self.config().mode == Mode::Block;
+        let block = self.enforces_output(project);
         let mut screen = ResponseScreen {
             format,
             project: project.map(str::to_string),
@@ -102,7 +102,7 @@ impl Guard {
         let encoded = content_encoding.map(str::trim).filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
         if let Some(enc) = encoded {
             let e = ApiError::new(502, "response_encoded", format!("the upstream response is {enc}-encoded and cannot be screened"));
-            if block && self.config().fail_mode == FailMode::Closed {
+            if block && self.fail_mode_for(project) == FailMode::Closed {
                 screen.body = Body::Refuse { error: e, sse };
                 screen.edits.remove = vec!["content-length", "content-encoding"];
                 if !sse {
@@ -174,8 +174,9 @@ impl ResponseScreen {
 
     /// Feeds one chunk of the body; `end` on the last one (the chunk may be empty).
     pub fn feed(&mut self, guard: &Guard, chunk: &[u8], end: bool) -> StreamStep {
-        let block = guard.config().mode == Mode::Block;
-        let fail_open = !block || guard.config().fail_mode == FailMode::Open;
+        let project = self.project.as_deref();
+        let block = guard.enforces_output(project);
+        let fail_open = !block || guard.fail_mode_for(project) == FailMode::Open;
         match &mut self.body {
             Body::Pass => StreamStep::Release(chunk.to_vec()),
             Body::Drop => StreamStep::Release(Vec::new()),
@@ -206,17 +207,18 @@ impl ResponseScreen {
                     return StreamStep::Release(if block { Vec::new() } else { chunk.to_vec() });
                 }
                 let body = std::mem::take(buf);
-                let project = self.project.as_deref();
                 // Not `Guard::screen_response`: its size check is the request limit.
                 let result = crate::formats::parse_response(self.format, &body, guard.config().max_messages)
                     .and_then(|messages| Ok(guard.screen(guard.resolve(project)?, project, &messages)));
                 let released = if block { body } else { chunk.to_vec() };
                 match result {
-                    Ok(v) if v.flagged && block => {
+                    Ok(v) if v.any(Act::Failed) && !fail_open => self.refuse(&upstream_error(&detector_failed(&v)), false),
+                    // Only detections whose output setting is enforced stop the response.
+                    Ok(v) if block && (v.any(Act::Block) || v.any(Act::Mask)) => {
                         self.body = Body::Drop;
                         self.outcome = Some((Outcome::Blocked, v.detected.clone()));
                         let r = guard.response_blocked_reply(&v);
-                        StreamStep::Block { release: Vec::new(), error: r.body, status: r.status, verdict: Some(v) }
+                        StreamStep::Block { release: Vec::new(), error: r.body, status: r.status, verdict: Some(Box::new(v)) }
                     }
                     Ok(v) => {
                         self.body = Body::Pass;

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use serde_json::json;
 
 use crate::api::{Message, Role};
-use crate::config::{FailMode, Mode};
+use crate::config::FailMode;
 use crate::engine::{detector_failed, Act, Guard, Outcome, Verdict};
 use crate::error::ApiError;
 use crate::formats::Format;
@@ -32,7 +32,7 @@ pub enum StreamStep {
     /// whole JSON body its replacement), then end the stream. `verdict` is `None` when the body
     /// could not be screened (fail closed). `status` is what a host that has not yet sent the
     /// response headers answers with (403 blocked, 502 unscreenable).
-    Block { release: Vec<u8>, error: Vec<u8>, status: u16, verdict: Option<Verdict> },
+    Block { release: Vec<u8>, error: Vec<u8>, status: u16, verdict: Option<Box<Verdict>> },
 }
 
 pub struct StreamScreen {
@@ -153,7 +153,8 @@ impl StreamScreen {
     fn fail(&mut self, guard: &Guard, e: &ApiError) -> StreamStep {
         self.finished = true;
         // Monitor mode has already released every byte: there is nothing left to refuse.
-        if guard.config().fail_mode == FailMode::Open || guard.config().mode == Mode::Monitor {
+        let project = self.project.as_deref();
+        if guard.fail_mode_for(project) == FailMode::Open || !guard.enforces_output(project) {
             self.outcome = Some((Outcome::FailedOpen, Vec::new()));
             let all = self.pending.len();
             return StreamStep::Release(self.take_pending(all));
@@ -171,7 +172,7 @@ impl StreamScreen {
         if self.finished {
             return StreamStep::Release(chunk.to_vec());
         }
-        let monitor = guard.config().mode == Mode::Monitor;
+        let monitor = !guard.enforces_output(self.project.as_deref());
         // Text older than the window the next screen starts at is never looked at again: drop
         // it, so a long stream costs memory for its window only.
         let cut = floor_boundary(&self.text, self.released_text.saturating_sub(guard.config().stream_hold_back));
@@ -238,7 +239,8 @@ impl StreamScreen {
                 return self.fail(guard, &detector_failed(&v));
             }
             if v.flagged {
-                if !monitor {
+                // A stream cannot be masked: an enforced mask stops it like a block.
+                if !monitor && (v.any(Act::Block) || v.any(Act::Mask)) {
                     self.finished = true;
                     self.stopped = true;
                     self.outcome = Some((Outcome::Blocked, v.detected.clone()));
@@ -248,7 +250,7 @@ impl StreamScreen {
                         &format!("response blocked by Parapet policy {:?}: {}", v.policy_id, v.detected.join(", ")),
                         &v.detected,
                     );
-                    return StreamStep::Block { release: Vec::new(), error, status: 403, verdict: Some(v) };
+                    return StreamStep::Block { release: Vec::new(), error, status: 403, verdict: Some(Box::new(v)) };
                 }
                 for d in &v.detected {
                     if !self.seen.contains(d) {
@@ -368,6 +370,27 @@ mod tests {
         let StreamStep::Release(r) = s.feed(&g, &body[10..], true) else { panic!("blocked") };
         assert_eq!(r, &body[10..]);
         assert_eq!(s.flagged().map(|v| v.detected.clone()), Some(vec!["pii/email".to_string()]));
+    }
+
+    #[test]
+    fn policy_and_output_modes_govern_the_stream() {
+        // Global block, but the policy monitors its outputs: nothing is held, nothing blocked.
+        let monitored = r#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{}},"output":{"mode":"monitor"}}},"default_policy":"p"}"#;
+        let g = Guard::new(monitored.as_bytes()).unwrap();
+        let body = stream(&["mail jane.doe@example.com"]);
+        let (client, blocked) = run(&g, &body, &[10]);
+        assert!(!blocked);
+        assert_eq!(client, body);
+        // One monitored detector beside an enforced one: only the enforced one stops the stream.
+        let mixed = r#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{"mode":"monitor"},"pii/secret":{}}}},"default_policy":"p","stream_hold_back":64}"#;
+        let g = Guard::new(mixed.as_bytes()).unwrap();
+        let (client, blocked) = run(&g, &body, &[10]);
+        assert!(!blocked, "a monitored detection does not stop the stream");
+        assert_eq!(client, body);
+        let secret = stream(&["key AKIAQ3EGUIXNP4SR7WDK"]);
+        let (client, blocked) = run(&g, &secret, &[12]);
+        assert!(blocked);
+        assert!(!String::from_utf8_lossy(&client).contains("AKIAQ3EGUIXNP4SR7WDK"));
     }
 
     #[test]

@@ -80,7 +80,8 @@ def test_envoy_monitor_passes_and_reports_would_block(start_envoy, upstream):
     r = request(envoy.port, "POST", "/v1/chat/completions", body)
     assert r.status == 200
     assert r.headers["x-parapet-flagged"] == "true"
-    assert r.headers["x-parapet-would-block"] == "pii/email,pii/secret"
+    # The guard model may add prompt_attack here; the rule detectors' findings must be listed.
+    assert {"pii/email", "pii/secret"} <= set(r.headers["x-parapet-would-block"].split(","))
     assert "x-parapet-masked" not in r.headers
     assert upstream.received[0]["body"] == body
     g = request(envoy.port, "POST", "/v2/guard", {"messages": [{"role": "user", "content": "AKIAQ3EGUIXNP4SR7WDK"}], "dev_info": True})

@@ -87,7 +87,9 @@ class Origin:
                     )
                 if self.path.startswith("/status/"):
                     status, payload = int(self.path.split("/")[2]), b'{"origin":"status"}'
-                elif self.path.startswith(CHAT_PATH):
+                elif self.path.split("?")[0].endswith(CHAT_PATH):
+                    # Also under a route prefix (`/tenant-a/v1/chat/completions`): a real answer,
+                    # which the worker screens as a chat completion.
                     status, payload = 200, json.dumps(CANNED).encode()
                 else:
                     status, payload = 200, json.dumps({"origin": "other", "path": self.path}).encode()
