@@ -560,6 +560,17 @@ impl Guard {
         }
     }
 
+    /// A response body with the output side's `mask` findings replaced, for a host holding the
+    /// whole body (its size limit, `max_response_bytes`, is the caller's). `None`: masking could
+    /// not reach every finding, or failed: the caller blocks instead of leaking.
+    pub fn masked_response_body(&self, format: Format, body: &[u8], project: Option<&str>) -> Option<Vec<u8>> {
+        let policy = self.resolve(project).ok()?;
+        let new = mask::mask_body(format, true, body, &mut |role, text| self.mask_text(policy, role, text)).ok().flatten()?;
+        let again = formats::parse_response(format, &new, self.config.max_messages).ok()?;
+        let after = self.screen_with(policy, project, &again, false);
+        (!after.any(Act::Mask) && !after.any(Act::Failed)).then_some(new)
+    }
+
     /// Can a request of `project` be rewritten (its policy's input side has an enforced `mask`
     /// detector)? Lets a host that must fix headers before it sees the body prepare for it.
     pub fn may_mask(&self, project: Option<&str>) -> bool {

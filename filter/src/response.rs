@@ -215,6 +215,14 @@ impl ResponseScreen {
                     Ok(v) if v.any(Act::Failed) && !fail_open => self.refuse(&upstream_error(&detector_failed(&v)), false),
                     // Only detections whose output setting is enforced stop the response.
                     Ok(v) if block && (v.any(Act::Block) || v.any(Act::Mask)) => {
+                        // Only enforced masks: send the body with the findings replaced.
+                        if !v.any(Act::Block) {
+                            if let Some(masked) = guard.masked_response_body(self.format, &released, project) {
+                                self.body = Body::Pass;
+                                self.outcome = Some((Outcome::Masked, v.detected.clone()));
+                                return StreamStep::Release(masked);
+                            }
+                        }
                         self.body = Body::Drop;
                         self.outcome = Some((Outcome::Blocked, v.detected.clone()));
                         let r = guard.response_blocked_reply(&v);
@@ -388,6 +396,25 @@ mod tests {
         assert_eq!((client.as_slice(), status, outcome.0), (&b"<html>oops"[..], None, Outcome::FailedOpen));
         let (client, _, outcome) = run(&m, Format::OpenaiChat, "application/json", b"<html>oops", &[3]);
         assert_eq!((client.as_slice(), outcome.0), (&b"<html>oops"[..], Outcome::FailedOpen), "monitor cannot refuse");
+    }
+
+    #[test]
+    fn json_response_under_an_output_mask_is_rewritten() {
+        let g = Guard::new(
+            br#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{},"pii/secret":{}},"output":{"mode":"mask"}}},"default_policy":"p"}"#,
+        )
+        .unwrap();
+        let body = br#"{"id":"c1","choices":[{"index":0,"message":{"role":"assistant","content":"write to bob@corp-mail.com"}}]}"#;
+        let (client, status, outcome) = run(&g, Format::OpenaiChat, "application/json", body, &[20]);
+        assert_eq!((status, outcome), (None, (Outcome::Masked, vec!["pii/email".to_string()])));
+        let v: serde_json::Value = serde_json::from_slice(&client).unwrap();
+        assert_eq!(v["choices"][0]["message"]["content"], "write to <EMAIL>");
+        assert_eq!(v["id"], "c1");
+        // A stream cannot be rewritten: an output mask stops it like a block.
+        let stream = sse(Format::OpenaiChat, &["write to bob@", "corp-mail.com"]);
+        let (client, status, _) = run(&g, Format::OpenaiChat, "text/event-stream", &stream, &[30]);
+        assert_eq!(status, Some(403));
+        assert!(!String::from_utf8_lossy(&client).contains("corp-mail.com"));
     }
 
     #[test]
