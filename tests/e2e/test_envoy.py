@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from conftest import ENVOY_WASM, ROOT, envoy_binary, request, require
+from conftest import ENVOY_WASM, PARAPET_BIN, ROOT, envoy_binary, request, require
 
 BLOCK = {"mode": "block", "max_body_bytes": 65536, "projects": {"hr": "internal-facing", "support": "public-facing"}}
 MONITOR = {**BLOCK, "mode": "monitor"}
@@ -178,3 +178,29 @@ def test_wrong_shape_for_the_path_follows_fail_mode(block_envoy, upstream):
     r = request(block_envoy.port, "POST", "/v1/messages", {"model": "m", "messages": [{"role": "system", "content": "x"}]})
     assert r.status == 400 and r.json()["error"]["param"] == "messages[0].role"
     assert upstream.received == []
+
+
+def test_istio_example_is_a_working_parapet_config(tmp_path):
+    """The Istio WasmPlugin is not an Envoy config (no `envoy --mode validate`); check what can
+    be checked without a cluster: its pluginConfig compiles and screens, the routes it maps exist
+    in the VirtualService, and the buffer filter is inserted before the router."""
+    import yaml
+
+    require(PARAPET_BIN)
+    docs = list(yaml.safe_load_all((ROOT / "envoy" / "istio" / "wasmplugin.yaml").read_text()))
+    by_kind = {d["kind"]: d for d in docs if d}
+    plugin = by_kind["WasmPlugin"]["spec"]
+    cfg = plugin["pluginConfig"]
+    path = tmp_path / "istio-plugin-config.json"
+    path.write_text(json.dumps(cfg))
+    r = subprocess.run([str(PARAPET_BIN), "--log-level", "error", "screen", "--config", str(path)],
+                       input='{"messages":[{"role":"user","content":"mail jane.doe@example.com"}]}\n',
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[0])["flagged"] is True
+    route_names = {h["name"] for h in by_kind["VirtualService"]["spec"]["http"]}
+    assert set(cfg.get("routes", {})) <= route_names, "pluginConfig.routes names a route the VirtualService lacks"
+    patch = by_kind["EnvoyFilter"]["spec"]["configPatches"][0]
+    assert patch["patch"]["operation"] == "INSERT_BEFORE"
+    assert patch["match"]["listener"]["filterChain"]["filter"]["subFilter"]["name"] == "envoy.filters.http.router"
+    assert patch["patch"]["value"]["name"] == "envoy.filters.http.buffer"
