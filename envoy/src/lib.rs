@@ -7,7 +7,8 @@
 //! - LLM API paths (`api_paths`: OpenAI chat completions, OpenAI Responses, Anthropic Messages):
 //!   the request body is screened; in `block` mode a flagged request gets a 403, in `monitor`
 //!   mode it is forwarded and the response carries `x-parapet-flagged` / `x-parapet-detectors`,
-//!   in `mask` mode the rewritten body (and its new `content-length`) goes upstream.
+//!   in `mask` mode the rewritten body goes upstream (its `content-length` is dropped at header
+//!   time, when Envoy still allows it, and the buffer filter behind this one frames the body).
 //!
 //! The project comes from the core's [`Guard::identify`]: the route name (the `xds.route_name`
 //! property; per-route filter config does not reach proxy-wasm), the API key headers, or the

@@ -463,8 +463,17 @@ impl Guard {
 
     /// Screens a proxied LLM API request body.
     pub fn screen_request(&self, format: Format, body: &[u8], ctx: &RequestCtx) -> Result<Verdict, ApiError> {
+        self.screen_body(format, false, body, ctx)
+    }
+
+    /// Screens a non-streaming LLM API response body (the model's output and tool calls).
+    pub fn screen_response(&self, format: Format, body: &[u8], ctx: &RequestCtx) -> Result<Verdict, ApiError> {
+        self.screen_body(format, true, body, ctx)
+    }
+
+    fn screen_body(&self, format: Format, response: bool, body: &[u8], ctx: &RequestCtx) -> Result<Verdict, ApiError> {
         self.check_size(body.len())?;
-        let messages = formats::parse_request(format, body, self.config.max_messages)?;
+        let messages = self.parse_body(format, response, body)?;
         let policy = self.resolve(ctx.project)?;
         let v = self.screen(policy, ctx.project, &messages);
         if v.any(Act::Failed) {
@@ -473,16 +482,14 @@ impl Guard {
         Ok(v)
     }
 
-    /// Screens a non-streaming LLM API response body (the model's output and tool calls).
-    pub fn screen_response(&self, format: Format, body: &[u8], ctx: &RequestCtx) -> Result<Verdict, ApiError> {
-        self.check_size(body.len())?;
-        let messages = formats::parse_response(format, body, self.config.max_messages)?;
-        let policy = self.resolve(ctx.project)?;
-        let v = self.screen(policy, ctx.project, &messages);
-        if v.any(Act::Failed) {
-            return Err(detector_failed(&v));
+    /// The messages of a request or response body of `format` (no size check).
+    fn parse_body(&self, format: Format, response: bool, body: &[u8]) -> Result<Vec<Message>, ApiError> {
+        let max = self.config.max_messages;
+        if response {
+            formats::parse_response(format, body, max)
+        } else {
+            formats::parse_request(format, body, max)
         }
-        Ok(v)
     }
 
     /// Screens a proxied LLM API request and applies the modes (block, mask, monitor) and the
@@ -506,14 +513,7 @@ impl Guard {
     }
 
     fn decide_under(&self, policy: &Policy, format: Format, response: bool, body: &[u8], ctx: &RequestCtx) -> ProxyDecision {
-        let max = self.config.max_messages;
-        let parsed = self.check_size(body.len()).and_then(|()| {
-            if response {
-                formats::parse_response(format, body, max)
-            } else {
-                formats::parse_request(format, body, max)
-            }
-        });
+        let parsed = self.check_size(body.len()).and_then(|()| self.parse_body(format, response, body));
         let messages = match parsed {
             Ok(m) => m,
             Err(e) => return self.unscreenable(policy.fail_mode, &e),
@@ -530,8 +530,7 @@ impl Guard {
         let masked = mask::mask_body(format, response, body, &mut |role, text| self.mask_text(policy, role, text));
         let residual = match &masked {
             Ok(Some(new)) => {
-                let again = if response { formats::parse_response(format, new, max) } else { formats::parse_request(format, new, max) };
-                match again {
+                match self.parse_body(format, response, new) {
                     Ok(m) => {
                         let after = self.screen_with(policy, ctx.project, &m, false);
                         if after.any(Act::Failed) {
@@ -566,7 +565,7 @@ impl Guard {
     pub fn masked_response_body(&self, format: Format, body: &[u8], project: Option<&str>) -> Option<Vec<u8>> {
         let policy = self.resolve(project).ok()?;
         let new = mask::mask_body(format, true, body, &mut |role, text| self.mask_text(policy, role, text)).ok().flatten()?;
-        let again = formats::parse_response(format, &new, self.config.max_messages).ok()?;
+        let again = self.parse_body(format, true, &new).ok()?;
         let after = self.screen_with(policy, project, &again, false);
         (!after.any(Act::Mask) && !after.any(Act::Failed)).then_some(new)
     }

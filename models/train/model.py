@@ -65,7 +65,8 @@ class GuardModel(nn.Module):
         # sentence inside a long benign window) from being averaged away.
         self.head = nn.Linear(2 * c.d, c.n_out)
 
-    def forward(self, input_ids, attention_mask):
+    def pooled(self, input_ids, attention_mask):
+        """The features the output layer reads: masked mean and max of the encoder output."""
         S = input_ids.shape[1]
         pos_ids = torch.arange(S, device=input_ids.device).unsqueeze(0)
         x = self.ln_emb(self.tok(input_ids) + self.pos(pos_ids))
@@ -78,4 +79,7 @@ class GuardModel(nn.Module):
         me = m.unsqueeze(2)
         mean = (x * me).sum(dim=1) / me.sum(dim=1).clamp(min=1.0)
         mx = (x + (me - 1.0) * 10000.0).max(dim=1).values
-        return self.head(self.drop(torch.cat([mean, mx], dim=1)))
+        return torch.cat([mean, mx], dim=1)
+
+    def forward(self, input_ids, attention_mask):
+        return self.head(self.drop(self.pooled(input_ids, attention_mask)))

@@ -28,18 +28,8 @@ import train as T  # noqa: E402
 
 @torch.no_grad()
 def pooled(model, ids, am):
-    """GuardModel.forward up to (and excluding) the output layer, eval mode."""
-    S = ids.shape[1]
-    x = model.ln_emb(model.tok(ids) + model.pos(torch.arange(S).unsqueeze(0)))
-    m = am.to(x.dtype)
-    bias = ((1.0 - m) * -10000.0).unsqueeze(1).unsqueeze(2)
-    for b in model.blocks:
-        x = b(x, bias)
-    x = model.ln_f(x)
-    me = m.unsqueeze(2)
-    mean = (x * me).sum(dim=1) / me.sum(dim=1).clamp(min=1.0)
-    mx = (x + (me - 1.0) * 10000.0).max(dim=1).values
-    return torch.cat([mean, mx], dim=1)
+    """GuardModel features before the output layer (the model must be in eval mode)."""
+    return model.pooled(ids, am)
 
 
 def load_onnx_checkpoint(path):

@@ -92,7 +92,21 @@ CHAT_COMPLETION = {
 }
 
 
-class Upstream:
+class LocalServer:
+    """A threaded HTTP server on a free 127.0.0.1 port, stopped by `stop()`."""
+
+    def serve(self, handler):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Upstream(LocalServer):
     """A stand-in LLM API on 127.0.0.1 that records every request it receives."""
 
     def __init__(self):
@@ -116,14 +130,7 @@ class Upstream:
             def log_message(self, *a):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 @pytest.fixture
@@ -206,7 +213,7 @@ def start_envoy(tmp_path):
         e.stop()
 
 
-class ScriptedUpstream:
+class ScriptedUpstream(LocalServer):
     """A stand-in LLM API on 127.0.0.1 that answers every request from a script, chunk by chunk.
 
     `status`, `headers` and `steps` may be changed between requests. A step is bytes (sent as one
@@ -262,14 +269,7 @@ class ScriptedUpstream:
             def log_message(self, *a):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 @pytest.fixture

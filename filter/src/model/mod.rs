@@ -27,9 +27,6 @@ static WEIGHTS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guard.q8"));
 static VOCAB: &str = include_str!(concat!(env!("OUT_DIR"), "/vocab.txt"));
 static CALIBRATION: &str = include_str!("../../../models/calibration.json");
 
-/// Model name reported in logs and `dev_info`.
-pub const MODEL_ID: &str = "parapet-guard-v1";
-
 /// The heads, in the model's output order, as detector types.
 pub const HEADS: [&str; 7] = [
     "prompt_attack",
@@ -54,8 +51,7 @@ const BUCKETS: [usize; 3] = [64, 128, 256];
 const GRID: f32 = 256.0;
 
 /// Lakera's confidence levels, most to least confident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Confidence {
     L1Confident,
     L2VeryLikely,
@@ -167,30 +163,15 @@ impl Model {
         ids
     }
 
-    /// Number of windows `tokens` content tokens take.
-    pub fn windows(tokens: usize) -> usize {
-        if tokens <= WINDOW {
-            1
-        } else {
-            1 + (tokens - WINDOW).div_ceil(STRIDE)
-        }
-    }
-
     /// Scores `text`: every window of it, max per head.
     pub fn score(&self, text: &str) -> Result<Scores, String> {
         let ids = self.tokenize(text);
         let mut best = [f32::NEG_INFINITY; 7];
-        let mut start = 0;
-        loop {
-            let end = (start + WINDOW).min(ids.len());
-            let logits = self.infer(&ids[start..end])?;
+        for (start, end) in windows(ids.len()) {
+            let logits = self.infer(ids.get(start..end).unwrap_or_default())?;
             for (b, l) in best.iter_mut().zip(logits) {
                 *b = b.max(l);
             }
-            if end >= ids.len() {
-                break;
-            }
-            start += STRIDE;
         }
         let mut out = [HeadScore { score: 0.0, confidence: Confidence::L5Unlikely }; 7];
         for (h, (o, logit)) in out.iter_mut().zip(best).enumerate() {
@@ -242,10 +223,13 @@ impl Model {
         HeadScore { score, confidence }
     }
 
-    /// Thresholds of head `h` for L1..L4 (as published in the model card).
-    pub fn thresholds(&self, h: usize) -> Option<[f64; 4]> {
-        self.thresholds.get(h).copied()
-    }
+}
+
+/// The token ranges of the windows covering `len` content tokens: [`WINDOW`] long, [`STRIDE`]
+/// apart, the last one ending at `len` (one empty window for no tokens).
+fn windows(len: usize) -> impl Iterator<Item = (usize, usize)> {
+    let count = if len <= WINDOW { 1 } else { 1 + (len - WINDOW).div_ceil(STRIDE) };
+    (0..count).map(move |i| (i * STRIDE, (i * STRIDE + WINDOW).min(len)))
 }
 
 /// Reads the calibration file shipped with the model and checks it names the model's heads.
@@ -276,12 +260,20 @@ mod tests {
     }
 
     #[test]
-    fn windows_cover_every_token() {
-        assert_eq!(Model::windows(0), 1);
-        assert_eq!(Model::windows(254), 1);
-        assert_eq!(Model::windows(255), 2);
-        assert_eq!(Model::windows(254 + 192), 2);
-        assert_eq!(Model::windows(254 + 193), 3);
+    fn windows_cover_every_token_with_overlap() {
+        assert_eq!(windows(0).collect::<Vec<_>>(), vec![(0, 0)]);
+        assert_eq!(windows(254).collect::<Vec<_>>(), vec![(0, 254)]);
+        assert_eq!(windows(255).collect::<Vec<_>>(), vec![(0, 254), (192, 255)]);
+        assert_eq!(windows(254 + 193).collect::<Vec<_>>(), vec![(0, 254), (192, 446), (384, 447)]);
+        for len in [1, 253, 500, 1000, 6705] {
+            let w: Vec<_> = windows(len).collect();
+            assert_eq!(w.first().unwrap().0, 0);
+            assert_eq!(w.last().unwrap().1, len, "the last window reaches the end");
+            for pair in w.windows(2) {
+                assert_eq!(pair[0].1 - pair[1].0, WINDOW - STRIDE, "consecutive windows overlap");
+            }
+            assert!(w.iter().all(|(s, e)| e - s <= WINDOW));
+        }
     }
 
     #[test]
@@ -300,7 +292,8 @@ mod tests {
         assert!(attack[0].score > 0.9, "{attack:?}");
         assert!(benign[0].score < 0.02, "{benign:?}");
         assert!(attack[0].flags_at(Level::L2));
-        assert!(!benign[0].flags_at(Level::L4) || benign[0].score >= m.thresholds(0).unwrap()[3]);
+        assert!(!benign[0].flags_at(Level::L4));
+        assert_eq!(benign[0].confidence, Confidence::L5Unlikely);
     }
 
     #[test]

@@ -64,7 +64,8 @@ struct Outcome {
 
 fn outcome(body: &[u8], detector: Option<&str>) -> Result<Outcome, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?;
-    let breakdown = v.get("breakdown").and_then(Value::as_array).cloned().unwrap_or_default();
+    let none = Vec::new();
+    let breakdown = v.get("breakdown").and_then(Value::as_array).unwrap_or(&none);
     let entries: Vec<&Value> = match detector {
         Some(d) => breakdown.iter().filter(|b| b.get("detector_type").and_then(Value::as_str) == Some(d)).collect(),
         None => breakdown.iter().collect(),
