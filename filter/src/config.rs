@@ -125,6 +125,65 @@ pub struct ConfigSpec {
     pub route_prefixes: BTreeMap<String, String>,
     #[serde(default = "default_max_response")]
     pub max_response_bytes: usize,
+    /// Screening log records (`docs/observability.md`).
+    #[serde(default)]
+    pub logging: LoggingSpec,
+}
+
+/// Where screening log records go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogSink {
+    /// No records.
+    #[default]
+    None,
+    /// The host's log: Envoy's log (`parapet.screening {json}` lines), the worker's console,
+    /// `parapet`'s `--log FILE`.
+    Log,
+    /// POSTed as JSON lines to an Envoy cluster (`cluster`, `path`, `authority`); other hosts use
+    /// their log.
+    Http,
+}
+
+/// The `logging` section.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingSpec {
+    #[serde(default)]
+    pub sink: LogSink,
+    /// Log message content (always with PII and secrets replaced by their type). Off: records
+    /// carry detectors, scores and actions only.
+    #[serde(default)]
+    pub prompts: bool,
+    /// Also log screenings that found nothing (needed for rates in reports).
+    #[serde(default = "yes")]
+    pub clean: bool,
+    /// `http` sink: the Envoy cluster to POST records to.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default = "default_log_path")]
+    pub path: String,
+    /// `http` sink: the `:authority` of the POST (default: the cluster name).
+    #[serde(default)]
+    pub authority: Option<String>,
+    #[serde(default = "default_log_timeout")]
+    pub timeout_ms: u32,
+}
+
+impl Default for LoggingSpec {
+    fn default() -> Self {
+        LoggingSpec { sink: LogSink::None, prompts: false, clean: true, cluster: None, path: default_log_path(), authority: None, timeout_ms: default_log_timeout() }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_log_path() -> String {
+    "/v1/screenings".into()
+}
+fn default_log_timeout() -> u32 {
+    1000
 }
 
 fn default_max_response() -> usize {
@@ -226,6 +285,10 @@ pub struct Policy {
     /// Sorted by detector type, so verdicts list detectors in a fixed order.
     pub detectors: Vec<PolicyDetector>,
     pub fail_mode: FailMode,
+    /// The mode of each side as configured (policy side, policy, config; `monitor` anywhere
+    /// wins), for logs; detectors may still override it.
+    pub input_mode: Mode,
+    pub output_mode: Mode,
 }
 
 impl Policy {
@@ -264,6 +327,10 @@ pub struct Config {
     pub unknown_api_key: UnknownKey,
     pub routes: BTreeMap<String, String>,
     pub route_prefixes: BTreeMap<String, String>,
+    pub logging: LoggingSpec,
+    /// Every PII and secret detector (each policy's custom patterns aside), for masking log
+    /// content whatever the policy runs: `(detector type, detector)`, sorted by type.
+    pub log_maskers: Vec<(&'static str, std::sync::Arc<dyn Detector>)>,
 }
 
 fn parse_spec(json: &[u8]) -> Result<ConfigSpec, ConfigError> {
@@ -311,6 +378,14 @@ fn side_setting(
         _ => Action::Block,
     };
     Ok(Some(Setting { level, action, monitor }))
+}
+
+fn side_mode(spec: &PolicySpec, side: Option<&SideSpec>, global: Mode) -> Mode {
+    let chain = [side.and_then(|s| s.mode), spec.mode, Some(global)];
+    if chain.contains(&Some(Mode::Monitor)) {
+        return Mode::Monitor;
+    }
+    chain.into_iter().flatten().next().unwrap_or(Mode::Block)
 }
 
 fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared, global: Mode) -> Result<Policy, ConfigError> {
@@ -377,6 +452,8 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared,
         sensitivity: spec.sensitivity,
         detectors,
         fail_mode: spec.fail_mode.unwrap_or_default(),
+        input_mode: side_mode(spec, spec.input.as_ref(), global),
+        output_mode: side_mode(spec, spec.output.as_ref(), global),
     })
 }
 
@@ -468,6 +545,24 @@ impl Config {
         if spec.max_body_bytes == 0 || spec.max_body_bytes > MAX_BODY_LIMIT {
             return Err(err("max_body_bytes", format!("must be between 1 and {MAX_BODY_LIMIT}")));
         }
+        let lg = &spec.logging;
+        if lg.sink == LogSink::Http && lg.cluster.as_deref().is_none_or(|c| c.trim().is_empty()) {
+            return Err(err("logging.cluster", "the http sink needs the Envoy cluster to send records to"));
+        }
+        if !lg.path.starts_with('/') {
+            return Err(err("logging.path", format!("{:?} must start with '/'", lg.path)));
+        }
+        if lg.timeout_ms == 0 || lg.timeout_ms > 60_000 {
+            return Err(err("logging.timeout_ms", "must be between 1 and 60000"));
+        }
+        let mut log_maskers = Vec::new();
+        // These detectors read nothing from the policy; any spec will do.
+        let any: PolicySpec = serde_json::from_str(r#"{"sensitivity":"L4","detectors":{}}"#).map_err(|e| err("", e.to_string()))?;
+        for t in detectors::LOG_MASKED {
+            if let Ok(Built::Ready(d)) = detectors::build(t, &any, &mut shared) {
+                log_maskers.push((*t, d));
+            }
+        }
         if spec.max_response_bytes == 0 || spec.max_response_bytes > MAX_BODY_LIMIT {
             return Err(err("max_response_bytes", format!("must be between 1 and {MAX_BODY_LIMIT}")));
         }
@@ -510,6 +605,8 @@ impl Config {
             unknown_api_key: spec.unknown_api_key,
             routes: spec.routes.clone(),
             route_prefixes: spec.route_prefixes.clone(),
+            logging: spec.logging.clone(),
+            log_maskers,
         })
     }
 

@@ -130,6 +130,25 @@ pub struct ProxyDecision {
     /// `Some`: forward this body instead of the original (mask mode); its length differs, so
     /// the host must update `content-length`.
     pub body: Option<Vec<u8>>,
+    /// The verdict behind the decision, when screening ran (for the log record).
+    pub verdict: Option<Verdict>,
+    /// Why the body could not be screened (rejected or failed open).
+    pub error: Option<ApiError>,
+}
+
+impl ProxyDecision {
+    /// The log view of this decision about a request (`Direction::Input`) or a response.
+    pub fn screening(&self, format: Format, direction: crate::log::Direction, project: Option<&str>) -> crate::log::Screening {
+        crate::log::Screening {
+            kind: crate::log::Kind::Api,
+            direction,
+            format: Some(format),
+            project: project.map(str::to_string),
+            outcome: self.outcome,
+            verdict: self.verdict.clone(),
+            error: self.error.clone(),
+        }
+    }
 }
 
 /// Who is calling, as the host sees it: the inputs of project selection ([`Guard::identify`]).
@@ -202,7 +221,7 @@ fn detector_id(detector_type: &str) -> String {
 
 /// A stable request id when the host gives none: derived from the body, so the same request
 /// gets the same id in every runtime (no clock, no randomness).
-fn derived_uuid(body: &[u8]) -> String {
+pub(crate) fn derived_uuid(body: &[u8]) -> String {
     // Two FNV-1a 64 passes with different offsets give 128 bits; not cryptographic, only an id.
     let fnv = |seed: u64| body.iter().fold(seed, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3));
     let a = fnv(0xcbf2_9ce4_8422_2325);
@@ -427,6 +446,43 @@ impl Guard {
     }
 
     pub fn guard_response_for(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Result<GuardResponse, ApiError> {
+        self.guard_verdict_for(body, ctx, pinned).map(|(r, _)| r)
+    }
+
+    /// [`Guard::guard_http_for`], with the screening behind the answer (for the log record).
+    pub fn guard_exchange(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> (HttpReply, crate::log::Screening) {
+        let (reply, verdict, error, project) = match self.guard_verdict_for(body, ctx, pinned) {
+            Ok((resp, v)) => match serde_json::to_vec(&resp) {
+                Ok(bytes) => (HttpReply { status: 200, body: bytes }, Some(v.clone()), None, v.project_id.clone()),
+                Err(e) => {
+                    let e = ApiError::new(500, "internal", format!("could not encode response: {e}"));
+                    (HttpReply::error(&e), Some(v.clone()), Some(e), v.project_id.clone())
+                }
+            },
+            Err(e) => {
+                // The body's project, if it got that far (an unknown project is worth logging).
+                let named = if pinned { None } else { GuardRequest::parse(body, self.config.max_messages).ok().and_then(|r| r.project_id) };
+                (HttpReply::error(&e), None, Some(e), named.or(ctx.project.map(str::to_string)))
+            }
+        };
+        let outcome = match (&error, &verdict) {
+            (Some(_), _) => Outcome::Rejected,
+            (None, Some(v)) if v.flagged => Outcome::Flagged,
+            _ => Outcome::Clean,
+        };
+        let s = crate::log::Screening {
+            kind: crate::log::Kind::Guard,
+            direction: crate::log::Direction::Input,
+            format: None,
+            project,
+            outcome,
+            verdict,
+            error,
+        };
+        (reply, s)
+    }
+
+    fn guard_verdict_for(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Result<(GuardResponse, Verdict), ApiError> {
         self.check_size(body.len())?;
         let req = GuardRequest::parse(body, self.config.max_messages)?;
         if pinned && req.project_id.is_some() && req.project_id.as_deref() != ctx.project {
@@ -444,10 +500,10 @@ impl Guard {
         }
         let acted = |a: Act| v.acted(a);
         let (block, mask, would_block, would_mask) = (acted(Act::Block), acted(Act::Mask), acted(Act::WouldBlock), acted(Act::WouldMask));
-        Ok(GuardResponse {
+        let resp = GuardResponse {
             flagged: v.flagged,
-            payload: req.payload.then_some(v.payload),
-            breakdown: req.breakdown.then_some(v.breakdown),
+            payload: req.payload.then(|| v.payload.clone()),
+            breakdown: req.breakdown.then(|| v.breakdown.clone()),
             metadata: ResponseMetadata { request_uuid: request_uuid(ctx, body) },
             dev_info: req.dev_info.then(|| DevInfo {
                 version: crate::VERSION,
@@ -456,9 +512,10 @@ impl Guard {
                 mask,
                 would_block,
                 would_mask,
-                unavailable_detectors: v.unavailable,
+                unavailable_detectors: v.unavailable.clone(),
             }),
-        })
+        };
+        Ok((resp, v))
     }
 
     /// Screens a proxied LLM API request body.
@@ -619,7 +676,15 @@ impl Guard {
     fn decide_verdict_masked(&self, v: &Verdict) -> ProxyDecision {
         let mut headers = Self::headers(v);
         headers.push((HEADER_MASKED, v.acted(Act::Mask).join(",")));
-        ProxyDecision { reply: None, response_headers: headers, outcome: Outcome::Masked, detected: v.detected.clone(), body: None }
+        ProxyDecision {
+            reply: None,
+            response_headers: headers,
+            outcome: Outcome::Masked,
+            detected: v.detected.clone(),
+            body: None,
+            verdict: Some(v.clone()),
+            error: None,
+        }
     }
 
     /// The decision for a verdict alone. With no body to rewrite, a `mask` finding blocks.
@@ -632,7 +697,7 @@ impl Guard {
         } else {
             (None, Outcome::Clean)
         };
-        ProxyDecision { reply, response_headers: headers, outcome, detected: v.detected, body: None }
+        ProxyDecision { reply, response_headers: headers, outcome, detected: v.detected.clone(), body: None, verdict: Some(v), error: None }
     }
 
     /// A body that cannot be screened: refused under `fail_mode: closed`, forwarded (and
@@ -668,6 +733,8 @@ impl Guard {
                 outcome: Outcome::Rejected,
                 detected: vec![],
                 body: None,
+                verdict: None,
+                error: Some(e.clone()),
             },
             FailMode::Open => ProxyDecision {
                 reply: None,
@@ -675,6 +742,8 @@ impl Guard {
                 outcome: Outcome::FailedOpen,
                 detected: vec![],
                 body: None,
+                verdict: None,
+                error: Some(e.clone()),
             },
         }
     }
@@ -1213,6 +1282,8 @@ mod tests {
                 output: setting,
             }],
             fail_mode,
+            input_mode: crate::config::Mode::Block,
+            output_mode: crate::config::Mode::Block,
         };
         let body = chat_body("hello");
         let closed = g.decide_under(&policy(FailMode::Closed), Format::OpenaiChat, false, &body, &RequestCtx::default());

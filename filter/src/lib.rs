@@ -8,7 +8,8 @@
 //! - [`detectors`]: the detector seam and the deterministic detectors;
 //! - [`model`]: the guard model (prompt attack and moderation heads) run by tract;
 //! - [`policy`] and [`config`]: policy templates, projects, and the compiled configuration;
-//! - [`engine`]: screening a request under a policy, and the HTTP-shaped entry points hosts call.
+//! - [`engine`]: screening a request under a policy, and the HTTP-shaped entry points hosts call;
+//! - [`log`]: the screening log record every host writes.
 //!
 //! No I/O, clocks, randomness or hash-map iteration happens here.
 
@@ -22,6 +23,7 @@ pub mod engine;
 pub mod error;
 pub mod formats;
 pub mod keys;
+pub mod log;
 pub mod mask;
 pub mod model;
 pub mod policy;

@@ -62,6 +62,10 @@ pub struct ResponseScreen {
     outcome: Option<(Outcome, Vec<String>)>,
     /// Error code of a body that could not be screened.
     cause: Option<&'static str>,
+    /// The JSON body's verdict and messages, for the log record.
+    verdict: Option<Verdict>,
+    messages: Vec<crate::api::Message>,
+    error: Option<ApiError>,
 }
 
 fn is_sse(content_type: Option<&str>) -> bool {
@@ -98,6 +102,9 @@ impl Guard {
             edits: HeaderEdits::default(),
             outcome: None,
             cause: None,
+            verdict: None,
+            messages: Vec::new(),
+            error: None,
         };
         let encoded = content_encoding.map(str::trim).filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
         if let Some(enc) = encoded {
@@ -112,6 +119,7 @@ impl Guard {
                 screen.edits.set.push((HEADER_RESPONSE_FAILED_OPEN, e.code.to_string()));
                 screen.outcome = Some((Outcome::FailedOpen, Vec::new()));
                 screen.cause = Some(e.code);
+                screen.error = Some(e);
             }
             return Some(screen);
         }
@@ -154,6 +162,26 @@ impl ResponseScreen {
         matches!(self.body, Body::Stream(_))
     }
 
+    /// How screening ended, as the log record sees it (once, when it has), with the screened
+    /// messages of a JSON body when `logging.prompts` is on (a stream's text is not kept).
+    pub fn take_screening(&mut self) -> Option<(crate::log::Screening, Vec<crate::api::Message>)> {
+        let (outcome, _) = self.take_outcome()?;
+        let verdict = match &self.body {
+            Body::Stream(s) => s.flagged().cloned(),
+            _ => self.verdict.take(),
+        };
+        let s = crate::log::Screening {
+            kind: crate::log::Kind::Api,
+            direction: crate::log::Direction::Output,
+            format: Some(self.format),
+            project: self.project.clone(),
+            outcome,
+            verdict,
+            error: self.error.take().or_else(|| self.cause.map(|c| ApiError::new(502, c, "the upstream response could not be screened"))),
+        };
+        Some((s, std::mem::take(&mut self.messages)))
+    }
+
     /// How screening ended (once, when it has): for counters and logs.
     pub fn take_outcome(&mut self) -> Option<(Outcome, Vec<String>)> {
         if let Body::Stream(s) = &mut self.body {
@@ -166,6 +194,7 @@ impl ResponseScreen {
 
     fn refuse(&mut self, e: &ApiError, sse: bool) -> StreamStep {
         self.cause = Some(e.code);
+        self.error = Some(e.clone());
         self.body = Body::Drop;
         self.outcome = Some((Outcome::Rejected, Vec::new()));
         let error = if sse { error_event(self.format, e.code, &e.message, &[]) } else { e.to_json() };
@@ -208,8 +237,15 @@ impl ResponseScreen {
                 }
                 let body = std::mem::take(buf);
                 // Not `Guard::screen_response`: its size check is the request limit.
-                let result = crate::formats::parse_response(self.format, &body, guard.config().max_messages)
-                    .and_then(|messages| Ok(guard.screen(guard.resolve(project)?, project, &messages)));
+                let keep = guard.config().logging.prompts;
+                let result = crate::formats::parse_response(self.format, &body, guard.config().max_messages).and_then(|messages| {
+                    let v = guard.screen(guard.resolve(project)?, project, &messages);
+                    if keep {
+                        self.messages = messages;
+                    }
+                    self.verdict = Some(v.clone());
+                    Ok(v)
+                });
                 let released = if block { body } else { chunk.to_vec() };
                 match result {
                     Ok(v) if v.any(Act::Failed) && !fail_open => self.refuse(&upstream_error(&detector_failed(&v)), false),
@@ -235,6 +271,7 @@ impl ResponseScreen {
                     }
                     Err(e) if fail_open => {
                         self.cause = Some(e.code);
+                        self.error = Some(upstream_error(&e));
                         self.body = Body::Pass;
                         self.outcome = Some((Outcome::FailedOpen, Vec::new()));
                         StreamStep::Release(released)

@@ -135,7 +135,8 @@ impl StreamScreen {
         self.outcome.take()
     }
 
-    /// The verdict of the last screen that detected something (monitor mode records it).
+    /// The verdict of the last screen that detected something (monitor mode records it, and
+    /// a block keeps the verdict that stopped the stream).
     pub fn flagged(&self) -> Option<&Verdict> {
         self.flagged.as_ref()
     }
@@ -244,6 +245,7 @@ impl StreamScreen {
                     self.finished = true;
                     self.stopped = true;
                     self.outcome = Some((Outcome::Blocked, v.detected.clone()));
+                    self.flagged = Some(v.clone());
                     let error = error_event(
                         self.format,
                         "blocked",

@@ -1,0 +1,439 @@
+//! Screening log records: one JSON object per screening, built here so that Envoy, the worker
+//! and `parapet` write the same record (schema: `docs/observability.md`).
+//!
+//! The host supplies what the core cannot know: the time, its own name and the latency it
+//! measured. Content is logged only with `logging.prompts`, and then always with every PII and
+//! secret finding replaced by its type token, whatever the policy runs: no raw e-mail address,
+//! card number or key reaches a log through this module.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::api::{GuardRequest, Message};
+use crate::config::{LogSink, Mode};
+use crate::engine::{derived_uuid, Act, Guard, Outcome, Verdict};
+use crate::error::ApiError;
+use crate::formats::{self, Format};
+use crate::mask;
+use crate::text::NormText;
+
+/// Who asked for the screening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A `/v2/guard` call: the caller acts on the verdict.
+    Guard,
+    /// A proxied LLM API request or response: the host acts on it.
+    Api,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The request (prompt, history, tool results).
+    Input,
+    /// The model's response.
+    Output,
+}
+
+/// What the core knows about one finished screening.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Screening {
+    pub kind: Kind,
+    pub direction: Direction,
+    /// `None` for a guard call.
+    pub format: Option<Format>,
+    pub project: Option<String>,
+    pub outcome: Outcome,
+    /// The verdict, when screening ran to the end (or found something before it stopped).
+    pub verdict: Option<Verdict>,
+    /// Why the screening could not complete.
+    pub error: Option<ApiError>,
+}
+
+/// What the host adds to a record.
+#[derive(Debug, Clone, Copy)]
+pub struct HostFacts<'a> {
+    /// Milliseconds since the Unix epoch, from the host's clock.
+    pub time_ms: u64,
+    /// `envoy`, `worker`, `serve`, `screen`.
+    pub host: &'a str,
+    /// Time spent screening, as the host measured it.
+    pub latency_us: u64,
+    pub request_id: Option<&'a str>,
+}
+
+/// Where the logged content comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Content<'a> {
+    None,
+    /// The body that was screened (parsed again, only when prompts are logged).
+    Body(&'a [u8]),
+    Messages(&'a [Message]),
+}
+
+#[derive(Serialize)]
+struct Record<'a> {
+    time: String,
+    request_id: String,
+    host: &'a str,
+    kind: &'static str,
+    direction: &'static str,
+    format: &'static str,
+    project_id: Option<&'a str>,
+    policy_id: Option<&'a str>,
+    mode: Option<Mode>,
+    action: &'static str,
+    flagged: bool,
+    detected: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    would_block: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    would_mask: Vec<String>,
+    detectors: Vec<DetectorLog<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorLog<'a>>,
+    latency_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    messages: Option<Vec<MessageLog>>,
+}
+
+#[derive(Serialize)]
+struct DetectorLog<'a> {
+    detector_type: &'a str,
+    detector_id: &'a str,
+    message_id: usize,
+    detected: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    level: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ErrorLog<'a> {
+    code: &'static str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct MessageLog {
+    role: &'static str,
+    content: String,
+}
+
+static NO_STRINGS: [String; 0] = [];
+
+/// `ms` since the Unix epoch as RFC 3339 UTC with milliseconds.
+pub fn rfc3339_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), for years >= 1970.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
+}
+
+impl Guard {
+    /// Whether a record is wanted for this screening (a sink is set; clean screenings only with
+    /// `logging.clean`).
+    pub fn log_wanted(&self, s: &Screening) -> bool {
+        let l = &self.config().logging;
+        l.sink != LogSink::None && (l.clean || s.outcome != Outcome::Clean || s.verdict.as_ref().is_some_and(|v| v.flagged))
+    }
+
+    /// The log record of a screening, as one line of JSON (no newline).
+    pub fn log_record(&self, s: &Screening, content: Content<'_>, facts: &HostFacts<'_>) -> String {
+        let policy = self.resolve(s.project.as_deref()).ok();
+        let v = s.verdict.as_ref();
+        let prompts = self.config().logging.prompts;
+        let (messages, metadata) = if prompts { self.logged_content(s, content) } else { (None, None) };
+        let request_id = match (facts.request_id, content) {
+            (Some(id), _) if !id.is_empty() => id.to_string(),
+            (_, Content::Body(b)) => derived_uuid(b),
+            _ => String::new(),
+        };
+        let mode = policy.map(|p| if s.direction == Direction::Output { p.output_mode } else { p.input_mode });
+        let action = match s.kind {
+            // A guard call is answered, never enforced here: report what the caller was told.
+            Kind::Guard if s.error.is_some() => "rejected",
+            Kind::Guard if v.is_some_and(|v| v.flagged) => "flagged",
+            Kind::Guard => "clean",
+            Kind::Api => s.outcome.as_str(),
+        };
+        let rec = Record {
+            time: rfc3339_ms(facts.time_ms),
+            request_id,
+            host: facts.host,
+            kind: match s.kind {
+                Kind::Guard => "guard",
+                Kind::Api => "api",
+            },
+            direction: match s.direction {
+                Direction::Input => "input",
+                Direction::Output => "output",
+            },
+            format: s.format.map_or("guard", Format::as_str),
+            project_id: s.project.as_deref(),
+            policy_id: v.map(|v| v.policy_id.as_str()).or(policy.map(|p| p.id.as_str())),
+            mode,
+            action,
+            flagged: v.is_some_and(|v| v.flagged),
+            detected: v.map_or(&NO_STRINGS[..], |v| &v.detected[..]),
+            would_block: v.map(|v| v.acted(Act::WouldBlock)).unwrap_or_default(),
+            would_mask: v.map(|v| v.acted(Act::WouldMask)).unwrap_or_default(),
+            detectors: v
+                .map(|v| {
+                    v.breakdown
+                        .iter()
+                        .map(|b| DetectorLog {
+                            detector_type: &b.detector_type,
+                            detector_id: &b.detector_id,
+                            message_id: b.message_id,
+                            detected: b.detected,
+                            score: b.score,
+                            level: b.level,
+                            status: b.status,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            error: s.error.as_ref().map(|e| ErrorLog { code: e.code, message: &e.message }),
+            latency_ms: facts.latency_us as f64 / 1000.0,
+            metadata,
+            messages,
+        };
+        serde_json::to_string(&rec).unwrap_or_else(|e| format!("{{\"error\":{{\"code\":\"internal\",\"message\":{:?}}}}}", e.to_string()))
+    }
+
+    /// The messages (and guard metadata) of `content`, masked.
+    fn logged_content(&self, s: &Screening, content: Content<'_>) -> (Option<Vec<MessageLog>>, Option<Value>) {
+        let max = self.config().max_messages;
+        let (owned, metadata): (Option<Vec<Message>>, Option<Map<String, Value>>) = match content {
+            Content::None => (None, None),
+            Content::Messages(m) => (Some(m.to_vec()), None),
+            Content::Body(b) => match (s.kind, s.format) {
+                (Kind::Api, Some(f)) => {
+                    let parsed = if s.direction == Direction::Output { formats::parse_response(f, b, max) } else { formats::parse_request(f, b, max) };
+                    (parsed.ok(), None)
+                }
+                _ => match GuardRequest::parse(b, max) {
+                    Ok(r) => (Some(r.messages), r.metadata),
+                    Err(_) => (None, None),
+                },
+            },
+        };
+        let custom = self
+            .resolve(s.project.as_deref())
+            .ok()
+            .and_then(|p| p.detectors.iter().find(|d| d.detector_type == "pii/custom").and_then(|d| d.imp.clone()));
+        let messages = owned.map(|ms| {
+            ms.iter().map(|m| MessageLog { role: m.role.as_str(), content: self.mask_for_log(&m.content, custom.as_deref()) }).collect()
+        });
+        let metadata = metadata.map(|m| self.mask_value(Value::Object(m), custom.as_deref()));
+        (messages, metadata)
+    }
+
+    fn mask_value(&self, v: Value, custom: Option<&dyn crate::detectors::Detector>) -> Value {
+        match v {
+            Value::String(s) => Value::String(self.mask_for_log(&s, custom)),
+            Value::Array(a) => Value::Array(a.into_iter().map(|x| self.mask_value(x, custom)).collect()),
+            Value::Object(o) => Value::Object(o.into_iter().map(|(k, x)| (self.mask_for_log(&k, custom), self.mask_value(x, custom))).collect()),
+            other => other,
+        }
+    }
+
+    /// `text` with every finding of every PII and secret detector (and the policy's custom
+    /// patterns) replaced by its type token, at the most sensitive level.
+    pub fn mask_for_log(&self, text: &str, custom: Option<&dyn crate::detectors::Detector>) -> String {
+        if text.is_empty() {
+            return String::new();
+        }
+        let norm = NormText::new(text);
+        let mut spans = Vec::new();
+        let mut findings = Vec::new();
+        let maskers = self.config().log_maskers.iter().map(|(t, d)| (*t, d.as_ref())).chain(custom.map(|c| ("pii/custom", c)));
+        for (t, d) in maskers {
+            findings.clear();
+            d.scan(&norm, &mut findings);
+            for f in &findings {
+                let (start, end) = norm.orig_span(f.start, f.end);
+                spans.push((start, end, mask::token(t, &f.labels)));
+            }
+        }
+        if spans.is_empty() {
+            text.to_string()
+        } else {
+            mask::replace_spans(text, spans)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::RequestCtx;
+
+    /// One raw value per masked detector type, each one that detector finds, and its token.
+    const RAW: &[(&str, &str, &str)] = &[
+        ("pii/address", "123 Main Street, Springfield, IL 62704", "<ADDRESS>"),
+        ("pii/credit_card", "4111 1111 1111 1111", "<CREDIT_CARD>"),
+        ("pii/email", "jane.roe@example.com", "<EMAIL>"),
+        ("pii/iban_code", "DE89 3704 0044 0532 0130 00", "<IBAN_CODE>"),
+        ("pii/ip_address", "203.0.113.77", "<IP_ADDRESS>"),
+        ("pii/phone_number", "+1 415-555-0134", "<PHONE_NUMBER>"),
+        ("pii/secret", "AKIAQ3EGUIXNP4SR7WDK", "<SECRET>"),
+        ("pii/us_social_security_number", "536-22-4187", "<US_SOCIAL_SECURITY_NUMBER>"),
+        ("pii/custom", "EMP-123456", "<EMPLOYEE_ID>"),
+    ];
+
+    /// A policy that runs none of the PII detectors: logs must be masked anyway.
+    fn guard(prompts: bool) -> Guard {
+        let cfg = format!(
+            r#"{{"policies":{{"links":{{"sensitivity":"L2","detectors":{{"unknown_links":{{}},"pii/custom":{{"mode":"monitor"}}}},
+                "custom_patterns":[{{"name":"employee_id","pattern":"EMP-[0-9]{{6}}"}}]}}}},
+               "default_policy":"links","logging":{{"sink":"log","prompts":{prompts}}}}}"#
+        );
+        Guard::new(cfg.as_bytes()).unwrap()
+    }
+
+    const FACTS: HostFacts<'static> = HostFacts { time_ms: 1_700_000_000_250, host: "test", latency_us: 1500, request_id: Some("rid-7") };
+
+    fn all_raw() -> String {
+        RAW.iter().map(|r| r.1).collect::<Vec<_>>().join(" ; ")
+    }
+
+    fn assert_masked(line: &str) {
+        for (t, raw, token) in RAW {
+            assert!(!line.contains(raw), "{t}: raw {raw:?} in the log: {line}");
+            assert!(line.contains(token), "{t}: no {token} in the log: {line}");
+        }
+    }
+
+    #[test]
+    fn every_detector_type_is_masked_in_a_guard_log() {
+        let g = guard(true);
+        for (t, raw, _) in RAW {
+            let found = g.mask_for_log(raw, g.resolve(None).unwrap().detectors.iter().find(|d| d.detector_type == "pii/custom").and_then(|d| d.imp.as_deref()));
+            assert!(!found.contains(raw), "{t} does not find {raw:?}: {found}");
+        }
+        let body = serde_json::json!({
+            "messages": [
+                {"role": "system", "content": format!("secret config: {}", all_raw())},
+                {"role": "user", "content": format!("hello {}", all_raw())},
+                {"role": "tool", "content": format!("{{\"rows\": \"{}\"}}", all_raw())}
+            ],
+            "metadata": {"user_email": "jane.roe@example.com", "notes": [all_raw()], "jane.roe@example.com": 1}
+        })
+        .to_string();
+        let (reply, s) = g.guard_exchange(body.as_bytes(), &RequestCtx::default(), false);
+        assert_eq!(reply.status, 200);
+        let line = g.log_record(&s, Content::Body(body.as_bytes()), &FACTS);
+        assert_masked(&line);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["messages"].as_array().unwrap().len(), 3);
+        assert_eq!(v["metadata"]["user_email"], "<EMAIL>");
+        assert!(v["metadata"].get("<EMAIL>").is_some());
+    }
+
+    #[test]
+    fn api_request_and_response_logs_are_masked() {
+        let g = guard(true);
+        let body = serde_json::json!({"model": "m", "messages": [{"role": "user", "content": all_raw()}]}).to_string();
+        let d = g.decide_request(Format::OpenaiChat, body.as_bytes(), &RequestCtx::default());
+        let line = g.log_record(&d.screening(Format::OpenaiChat, Direction::Input, None), Content::Body(body.as_bytes()), &FACTS);
+        assert_masked(&line);
+        let resp = serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": all_raw()}}]}).to_string();
+        let mut r = g.start_response(Format::OpenaiChat, 200, Some("application/json"), None, None, true).unwrap();
+        r.feed(&g, resp.as_bytes(), true);
+        let (s, messages) = r.take_screening().unwrap();
+        assert_eq!(s.direction, Direction::Output);
+        let line = g.log_record(&s, Content::Messages(&messages), &FACTS);
+        assert_masked(&line);
+        assert!(line.contains("\"direction\":\"output\""), "{line}");
+    }
+
+    #[test]
+    fn without_prompt_logging_there_is_no_content() {
+        let g = guard(false);
+        let body = format!(r#"{{"messages":[{{"role":"user","content":"{}"}}],"metadata":{{"a":"b"}}}}"#, all_raw());
+        let (_, s) = g.guard_exchange(body.as_bytes(), &RequestCtx::default(), false);
+        let line = g.log_record(&s, Content::Body(body.as_bytes()), &FACTS);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert!(v.get("messages").is_none() && v.get("metadata").is_none(), "{line}");
+        for (_, raw, _) in RAW {
+            assert!(!line.contains(raw));
+        }
+    }
+
+    #[test]
+    fn record_fields() {
+        let g = guard(false);
+        let body = br#"{"messages":[{"role":"user","content":"see http://evil-login.xyz/reset and EMP-123456"}]}"#;
+        let (_, s) = g.guard_exchange(body, &RequestCtx::default(), false);
+        let v: Value = serde_json::from_str(&g.log_record(&s, Content::Body(body), &FACTS)).unwrap();
+        assert_eq!(v["time"], "2023-11-14T22:13:20.250Z");
+        assert_eq!(v["request_id"], "rid-7");
+        assert_eq!(v["host"], "test");
+        assert_eq!((v["kind"].as_str(), v["direction"].as_str(), v["format"].as_str()), (Some("guard"), Some("input"), Some("guard")));
+        assert_eq!(v["project_id"], Value::Null);
+        assert_eq!(v["policy_id"], "links");
+        assert_eq!(v["mode"], "block");
+        assert_eq!(v["action"], "flagged");
+        assert_eq!(v["flagged"], true);
+        assert_eq!(v["detected"], serde_json::json!(["pii/custom", "unknown_links"]));
+        assert_eq!(v["would_block"], serde_json::json!(["pii/custom"]));
+        assert_eq!(v["latency_ms"], 1.5);
+        assert_eq!(v["detectors"].as_array().unwrap().len(), 2);
+        assert_eq!(v["detectors"][1]["detector_type"], "unknown_links");
+        assert_eq!(v["detectors"][1]["detected"], true);
+
+        // An error: no verdict, the error named, rejected.
+        let (_, s) = g.guard_exchange(b"{not json", &RequestCtx::default(), false);
+        let v: Value = serde_json::from_str(&g.log_record(&s, Content::Body(b"{not json"), &FACTS)).unwrap();
+        assert_eq!(v["action"], "rejected");
+        assert_eq!(v["error"]["code"], "invalid_json");
+        assert_eq!(v["detectors"], serde_json::json!([]));
+
+        // An unknown project: no policy.
+        let (_, s) = g.guard_exchange(br#"{"messages":[{"role":"user","content":"hi"}],"project_id":"nope"}"#, &RequestCtx::default(), false);
+        let v: Value = serde_json::from_str(&g.log_record(&s, Content::None, &FACTS)).unwrap();
+        assert_eq!((v["project_id"].as_str(), v["policy_id"].as_str(), v["error"]["code"].as_str()), (Some("nope"), None, Some("unknown_project")));
+    }
+
+    #[test]
+    fn clean_screenings_follow_the_clean_switch() {
+        let g = Guard::new(br#"{"logging":{"sink":"log","clean":false}}"#).unwrap();
+        let s = |outcome| Screening { kind: Kind::Api, direction: Direction::Input, format: Some(Format::OpenaiChat), project: None, outcome, verdict: None, error: None };
+        assert!(!g.log_wanted(&s(Outcome::Clean)));
+        assert!(g.log_wanted(&s(Outcome::Blocked)));
+        assert!(!Guard::new(b"{}").unwrap().log_wanted(&s(Outcome::Blocked)), "no sink, no records");
+    }
+
+    #[test]
+    fn logging_config_errors_name_the_field() {
+        let field = |c: &str| Guard::new(c.as_bytes()).err().unwrap().field;
+        assert_eq!(field(r#"{"logging":{"sink":"http"}}"#), "logging.cluster");
+        assert_eq!(field(r#"{"logging":{"sink":"log","path":"x"}}"#), "logging.path");
+        assert_eq!(field(r#"{"logging":{"sink":"log","timeout_ms":0}}"#), "logging.timeout_ms");
+        assert_eq!(field(r#"{"logging":{"sink":"file"}}"#), "logging.sink");
+        assert_eq!(field(r#"{"logging":{"prompt":true}}"#), "logging.prompt");
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(4_102_444_799_999), "2099-12-31T23:59:59.999Z");
+    }
+}
