@@ -43,6 +43,8 @@ pub struct Screening {
     pub format: Option<Format>,
     pub project: Option<String>,
     pub outcome: Outcome,
+    /// Detector types that detected, sorted (a monitored stream: over all of it).
+    pub detected: Vec<String>,
     /// The verdict, when screening ran to the end (or found something before it stopped).
     pub verdict: Option<Verdict>,
     /// Why the screening could not complete.
@@ -124,8 +126,6 @@ struct MessageLog {
     content: String,
 }
 
-static NO_STRINGS: [String; 0] = [];
-
 /// `ms` since the Unix epoch as RFC 3339 UTC with milliseconds.
 pub fn rfc3339_ms(ms: u64) -> String {
     let secs = ms / 1000;
@@ -149,7 +149,7 @@ impl Guard {
     /// `logging.clean`).
     pub fn log_wanted(&self, s: &Screening) -> bool {
         let l = &self.config().logging;
-        l.sink != LogSink::None && (l.clean || s.outcome != Outcome::Clean || s.verdict.as_ref().is_some_and(|v| v.flagged))
+        l.sink != LogSink::None && (l.clean || s.outcome != Outcome::Clean || !s.detected.is_empty())
     }
 
     /// The log record of a screening, as one line of JSON (no newline).
@@ -167,7 +167,7 @@ impl Guard {
         let action = match s.kind {
             // A guard call is answered, never enforced here: report what the caller was told.
             Kind::Guard if s.error.is_some() => "rejected",
-            Kind::Guard if v.is_some_and(|v| v.flagged) => "flagged",
+            Kind::Guard if !s.detected.is_empty() => "flagged",
             Kind::Guard => "clean",
             Kind::Api => s.outcome.as_str(),
         };
@@ -188,8 +188,8 @@ impl Guard {
             policy_id: v.map(|v| v.policy_id.as_str()).or(policy.map(|p| p.id.as_str())),
             mode,
             action,
-            flagged: v.is_some_and(|v| v.flagged),
-            detected: v.map_or(&NO_STRINGS[..], |v| &v.detected[..]),
+            flagged: !s.detected.is_empty(),
+            detected: &s.detected,
             would_block: v.map(|v| v.acted(Act::WouldBlock)).unwrap_or_default(),
             would_mask: v.map(|v| v.acted(Act::WouldMask)).unwrap_or_default(),
             detectors: v
@@ -414,7 +414,7 @@ mod tests {
     #[test]
     fn clean_screenings_follow_the_clean_switch() {
         let g = Guard::new(br#"{"logging":{"sink":"log","clean":false}}"#).unwrap();
-        let s = |outcome| Screening { kind: Kind::Api, direction: Direction::Input, format: Some(Format::OpenaiChat), project: None, outcome, verdict: None, error: None };
+        let s = |outcome| Screening { kind: Kind::Api, direction: Direction::Input, format: Some(Format::OpenaiChat), project: None, outcome, detected: vec![], verdict: None, error: None };
         assert!(!g.log_wanted(&s(Outcome::Clean)));
         assert!(g.log_wanted(&s(Outcome::Blocked)));
         assert!(!Guard::new(b"{}").unwrap().log_wanted(&s(Outcome::Blocked)), "no sink, no records");

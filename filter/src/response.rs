@@ -165,7 +165,7 @@ impl ResponseScreen {
     /// How screening ended, as the log record sees it (once, when it has), with the screened
     /// messages of a JSON body when `logging.prompts` is on (a stream's text is not kept).
     pub fn take_screening(&mut self) -> Option<(crate::log::Screening, Vec<crate::api::Message>)> {
-        let (outcome, _) = self.take_outcome()?;
+        let (outcome, detected) = self.take_outcome()?;
         let verdict = match &self.body {
             Body::Stream(s) => s.flagged().cloned(),
             _ => self.verdict.take(),
@@ -176,6 +176,7 @@ impl ResponseScreen {
             format: Some(self.format),
             project: self.project.clone(),
             outcome,
+            detected,
             verdict,
             error: self.error.take().or_else(|| self.cause.map(|c| ApiError::new(502, c, "the upstream response could not be screened"))),
         };
