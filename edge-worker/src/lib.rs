@@ -24,12 +24,35 @@
 //! s.removeHeaders; s.setHeaders /* flat */; s.isStream; s.holdsBody;
 //! const out = s.feed(chunkBytes, end);  // bytes to send on; then s.blocked, s.status
 //! s.takeOutcome(); s.detected; s.cause  // once the body ended (or was refused)
+//! // Screening log records (config `logging`): one JSON line, or undefined when none is due.
+//! r.logRecord; d.logRecord; s.takeLogRecord();
+//! p.isResultsPath(path); p.resultsAs(bodyBytes, who, requestId);   // `<guard_path>/results`, not logged
 //! ```
 
 use std::rc::Rc;
 
+use parapet_filter::log::{Content, Direction, HostFacts, Screening};
 use parapet_filter::{ApiError, Caller, FailMode, Guard, HttpReply, Mode, ProxyDecision, RequestCtx, StreamStep};
 use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The isolate's clock. Workers do not advance it while a request computes, so a worker's
+    /// records carry the request's arrival time and a latency of 0.
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+}
+
+/// The log record of a screening, if the config wants one.
+fn record(guard: &Guard, s: &Screening, content: Content<'_>, started: f64, request_id: Option<&str>) -> Option<String> {
+    if !guard.log_wanted(s) {
+        return None;
+    }
+    let now = date_now();
+    // `as` from f64 saturates; the clock is never negative.
+    let facts = HostFacts { time_ms: now as u64, host: "worker", latency_us: ((now - started).max(0.0) * 1000.0) as u64, request_id };
+    Some(guard.log_record(s, content, &facts))
+}
 
 /// The core's version, as reported in `dev_info`.
 #[wasm_bindgen]
@@ -53,13 +76,16 @@ pub struct ResponseScreen {
     blocked_status: Option<u16>,
     outcome: Option<&'static str>,
     detected: Vec<String>,
+    log: Option<String>,
+    started: f64,
 }
 
 impl ResponseScreen {
     fn note_outcome(&mut self) {
-        if let Some((o, d)) = self.screen.take_outcome() {
-            self.outcome = Some(o.as_str());
-            self.detected = d;
+        if let Some((s, messages)) = self.screen.take_screening() {
+            self.outcome = Some(s.outcome.as_str());
+            self.detected = s.detected.clone();
+            self.log = record(&self.guard, &s, Content::Messages(&messages), self.started, None);
         }
     }
 }
@@ -135,6 +161,12 @@ impl ResponseScreen {
     pub fn cause(&self) -> Option<String> {
         self.screen.cause().map(str::to_string)
     }
+
+    /// The response's screening log record, once screening ended (returned once).
+    #[wasm_bindgen(js_name = takeLogRecord)]
+    pub fn take_log_record(&mut self) -> Option<String> {
+        self.log.take()
+    }
 }
 
 /// An HTTP answer from the core: a status and a JSON body.
@@ -142,6 +174,7 @@ impl ResponseScreen {
 pub struct Reply {
     status: u16,
     body: Vec<u8>,
+    log: Option<String>,
 }
 
 #[wasm_bindgen]
@@ -156,11 +189,17 @@ impl Reply {
     pub fn body(&self) -> Vec<u8> {
         self.body.clone()
     }
+
+    /// The screening log record (config `logging`), or `undefined`.
+    #[wasm_bindgen(getter, js_name = logRecord)]
+    pub fn log_record(&self) -> Option<String> {
+        self.log.clone()
+    }
 }
 
 impl From<HttpReply> for Reply {
     fn from(r: HttpReply) -> Reply {
-        Reply { status: r.status, body: r.body }
+        Reply { status: r.status, body: r.body, log: None }
     }
 }
 
@@ -172,6 +211,7 @@ pub struct Decision {
     outcome: &'static str,
     detected: Vec<String>,
     body: Option<Vec<u8>>,
+    log: Option<String>,
 }
 
 /// The caller's project, as [`Guard::identify`] picked it (or why it could not).
@@ -236,12 +276,28 @@ impl Decision {
     pub fn forward_body(&self) -> Option<Vec<u8>> {
         self.body.clone()
     }
+
+    /// The screening log record (config `logging`), or `undefined`.
+    #[wasm_bindgen(getter, js_name = logRecord)]
+    pub fn log_record(&self) -> Option<String> {
+        self.log.clone()
+    }
 }
 
 impl From<ProxyDecision> for Decision {
     fn from(d: ProxyDecision) -> Decision {
         let headers = d.response_headers.into_iter().flat_map(|(k, v)| [k.to_string(), v]).collect();
-        Decision { reply: d.reply, headers, outcome: d.outcome.as_str(), detected: d.detected, body: d.body }
+        Decision { reply: d.reply, headers, outcome: d.outcome.as_str(), detected: d.detected, body: d.body, log: None }
+    }
+}
+
+impl Parapet {
+    /// The decision for a request to `path`, with its log record.
+    fn decide_logged(&self, d: ProxyDecision, format: Option<parapet_filter::Format>, project: Option<&str>, body: Content<'_>, started: f64, request_id: Option<&str>) -> Decision {
+        let log = format.and_then(|f| record(&self.guard, &d.screening(f, Direction::Input, project), body, started, request_id));
+        let mut out = Decision::from(d);
+        out.log = log;
+        out
     }
 }
 
@@ -272,7 +328,8 @@ impl Parapet {
     pub fn start_response(&self, path: &str, status: u16, content_type: Option<String>, project: Option<String>, has_body: bool) -> Option<ResponseScreen> {
         let format = self.guard.api_format(path)?;
         let screen = self.guard.start_response(format, status, content_type.as_deref(), None, project.as_deref(), has_body)?;
-        let mut r = ResponseScreen { guard: Rc::clone(&self.guard), screen, blocked_status: None, outcome: None, detected: Vec::new() };
+        let mut r =
+            ResponseScreen { guard: Rc::clone(&self.guard), screen, blocked_status: None, outcome: None, detected: Vec::new(), log: None, started: date_now() };
         r.note_outcome();
         Some(r)
     }
@@ -280,7 +337,7 @@ impl Parapet {
     /// `POST <guard_path>`: the Lakera-compatible answer (or error) for a body.
     pub fn guard(&self, body: &[u8], project: Option<String>, request_id: Option<String>) -> Reply {
         let ctx = RequestCtx { project: project.as_deref(), request_id: request_id.as_deref() };
-        self.guard.guard_http(body, &ctx).into()
+        self.guard_logged(body, &ctx, false)
     }
 
     /// Screens a proxied LLM API request body (the format is the one configured for `path`) and
@@ -288,8 +345,12 @@ impl Parapet {
     #[wasm_bindgen(js_name = screenRequest)]
     pub fn screen_request(&self, path: &str, body: &[u8], project: Option<String>, request_id: Option<String>) -> Decision {
         let ctx = RequestCtx { project: project.as_deref(), request_id: request_id.as_deref() };
+        let started = date_now();
         match self.guard.api_format(path) {
-            Some(format) => self.guard.decide_request(format, body, &ctx).into(),
+            Some(format) => {
+                let d = self.guard.decide_request(format, body, &ctx);
+                self.decide_logged(d, Some(format), ctx.project, Content::Body(body), started, ctx.request_id)
+            }
             None => self.guard.decide_unscreenable(&ApiError::new(404, "not_screened", format!("{path} is not an API path Parapet screens"))).into(),
         }
     }
@@ -325,7 +386,31 @@ impl Parapet {
             return HttpReply::error(e).into();
         }
         let ctx = RequestCtx { project: who.project.as_deref(), request_id: request_id.as_deref() };
-        self.guard.guard_http_for(body, &ctx, who.pinned).into()
+        self.guard_logged(body, &ctx, who.pinned)
+    }
+
+    /// `POST <guard_path>/results` for an identified caller: confidence levels per detector,
+    /// no decision, no log record.
+    #[wasm_bindgen(js_name = resultsAs)]
+    pub fn results_as(&self, body: &[u8], who: &Who, request_id: Option<String>) -> Reply {
+        if let Some(e) = &who.error {
+            return HttpReply::error(e).into();
+        }
+        let ctx = RequestCtx { project: who.project.as_deref(), request_id: request_id.as_deref() };
+        self.guard.guard_results_http(body, &ctx, who.pinned).into()
+    }
+
+    /// Is `path` (query ignored) the tuning endpoint `<guard_path>/results`?
+    #[wasm_bindgen(js_name = isResultsPath)]
+    pub fn is_results_path(&self, path: &str) -> bool {
+        self.guard.is_results_path(path)
+    }
+
+    fn guard_logged(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Reply {
+        let started = date_now();
+        let (reply, s) = self.guard.guard_exchange(body, ctx, pinned);
+        let log = record(&self.guard, &s, Content::Body(body), started, ctx.request_id);
+        Reply { status: reply.status, body: reply.body, log }
     }
 
     /// [`Parapet::screen_request`] for an identified caller.
@@ -339,12 +424,15 @@ impl Parapet {
 
     /// [`Parapet::screen_request_too_large`] under the fail mode of the caller's policy.
     #[wasm_bindgen(js_name = screenRequestTooLargeAs)]
-    pub fn screen_request_too_large_as(&self, len: f64, who: &Who) -> Decision {
+    /// `path` (the request's) names the API format in its log record.
+    pub fn screen_request_too_large_as(&self, len: f64, who: &Who, path: Option<String>) -> Decision {
         if let Some(e) = &who.error {
             return self.guard.decide_unscreenable(e).into();
         }
         let e = self.guard.check_size(js_len(len)).err().unwrap_or_else(|| not_too_large(len));
-        self.guard.decide_unscreenable_for(who.project.as_deref(), &e).into()
+        let d = self.guard.decide_unscreenable_for(who.project.as_deref(), &e);
+        let format = path.as_deref().and_then(|p| self.guard.api_format(p));
+        self.decide_logged(d, format, who.project.as_deref(), Content::None, date_now(), None)
     }
 
     /// The guard endpoint's answer to a body of `len` bytes that the worker did not read because

@@ -188,6 +188,38 @@ function requestId(request) {
   return request.headers.get("x-request-id") ?? request.headers.get("cf-ray") ?? undefined;
 }
 
+// One screening log record per line on the console (config `logging`; Workers Logpush and
+// `wrangler tail` collect it). Content in it is already masked by the core.
+function emit(x) {
+  const rec = x.logRecord;
+  if (rec !== undefined) console.log(rec);
+}
+
+async function handleResults(parapet, request) {
+  const read = await readCapped(request, parapet.maxBodyBytes);
+  if (read.tooLarge) {
+    if (read.body) read.body.cancel().catch(() => {});
+    const r = parapet.guardTooLarge(read.size);
+    try {
+      return coreResponse(r.status, r.body);
+    } finally {
+      r.free();
+    }
+  }
+  const who = identify(parapet, request, new URL(request.url).pathname);
+  let r;
+  try {
+    r = parapet.resultsAs(read.bytes, who, requestId(request));
+  } finally {
+    who.free();
+  }
+  try {
+    return coreResponse(r.status, r.body);
+  } finally {
+    r.free();
+  }
+}
+
 async function handleGuard(parapet, request) {
   const read = await readCapped(request, parapet.maxBodyBytes);
   if (read.tooLarge) {
@@ -207,6 +239,7 @@ async function handleGuard(parapet, request) {
     who.free();
   }
   try {
+    emit(r);
     return coreResponse(r.status, r.body);
   } finally {
     r.free();
@@ -223,13 +256,14 @@ async function handleApi(state, env, request, url) {
     try {
       project = who.project;
       d = read.tooLarge
-        ? parapet.screenRequestTooLargeAs(read.size, who)
+        ? parapet.screenRequestTooLargeAs(read.size, who, url.pathname)
         : parapet.screenRequestAs(url.pathname, read.bytes, who, requestId(request));
     } finally {
       who.free();
     }
     try {
       ({ forward: forwardNow, status, body, headers, outcome, detected, forwardBody } = d);
+      emit(d);
     } finally {
       d.free();
     }
@@ -265,6 +299,8 @@ async function handleApi(state, env, request, url) {
 }
 
 function logResponse(screen, url) {
+  const rec = screen.takeLogRecord();
+  if (rec !== undefined) console.log(rec);
   const outcome = screen.takeOutcome();
   if (outcome === undefined || outcome === "clean") return;
   const parts = [`response outcome=${outcome}`, `path=${url.pathname}`];
@@ -393,7 +429,8 @@ export default {
     const parapet = state.parapet;
     const url = new URL(request.url);
     const path = url.pathname;
-    const isGuard = parapet.isGuardPath(path);
+    const isResults = parapet.isResultsPath(path);
+    const isGuard = isResults || parapet.isGuardPath(path);
     // Only POST bodies are screened; other methods on an API path (no body) pass, as in Envoy.
     const isApi = !isGuard && request.method === "POST" && parapet.isApiPath(path);
     if (!isGuard && !isApi) {
@@ -403,6 +440,7 @@ export default {
       return errorResponse(405, "method_not_allowed", `${path} accepts POST only`, { allow: "POST" });
     }
     try {
+      if (isResults) return await handleResults(parapet, request);
       return isApi ? await handleApi(state, env, request, url) : await handleGuard(parapet, request);
     } catch (e) {
       // A client stream that broke while being read, or a trap in the guard endpoint.

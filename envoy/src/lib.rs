@@ -27,8 +27,11 @@
 mod metrics;
 
 use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parapet_filter::response::UPSTREAM_ACCEPT_ENCODING;
+use parapet_filter::config::LogSink;
+use parapet_filter::log::{Content, Direction, HostFacts, Screening};
 use parapet_filter::{Caller, Format, Guard, HttpReply, Outcome, ProxyDecision, RequestCtx, ResponseScreen, StreamStep};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
@@ -44,6 +47,9 @@ proxy_wasm::main! {{
 struct Root {
     guard: Option<Rc<Guard>>,
     metrics: Option<Rc<Metrics>>,
+    /// The host's name in log records: the `parapet_host` property (set by `parapet`), else
+    /// `envoy`.
+    host: Rc<str>,
 }
 
 impl Context for Root {}
@@ -61,6 +67,8 @@ impl RootContext for Root {
                     .ok();
                 }
                 self.metrics = Some(Rc::new(Metrics::define()));
+                let named = proxy_wasm::hostcalls::get_property(vec!["parapet_host"]).ok().flatten().and_then(|b| String::from_utf8(b).ok());
+                self.host = Rc::from(named.as_deref().unwrap_or("envoy"));
                 self.guard = Some(Rc::new(guard));
                 proxy_wasm::hostcalls::log(LogLevel::Info, "configuration accepted").ok();
                 true
@@ -79,6 +87,7 @@ impl RootContext for Root {
         Some(Box::new(Http {
             guard,
             metrics,
+            host: Rc::clone(&self.host),
             route: Route::Pass,
             project: None,
             pinned: false,
@@ -86,6 +95,7 @@ impl RootContext for Root {
             response_headers: Vec::new(),
             api_format: None,
             response: None,
+            response_busy: 0,
         }))
     }
 
@@ -100,6 +110,8 @@ enum Route {
     Pass,
     /// `POST guard_path`: answer locally.
     Guard,
+    /// `POST guard_path/results`: the tuning endpoint, answered locally, not logged.
+    Results,
     /// `POST` to an LLM API path: screen, then forward or answer.
     Api(Format),
     /// Already answered locally.
@@ -109,6 +121,7 @@ enum Route {
 struct Http {
     guard: Rc<Guard>,
     metrics: Rc<Metrics>,
+    host: Rc<str>,
     route: Route,
     project: Option<String>,
     /// The project is bound by route or API key (the guard body may not pick another).
@@ -118,14 +131,58 @@ struct Http {
     /// The API format of a forwarded request: its response is screened in that format.
     api_format: Option<Format>,
     response: Option<ResponseScreen>,
+    /// Microseconds spent screening the response so far.
+    response_busy: u64,
+}
+
+/// The host clock; `None` if the host refuses (then latency and time read 0).
+fn now() -> Option<SystemTime> {
+    proxy_wasm::hostcalls::get_current_time().ok()
+}
+
+fn elapsed_us(t0: Option<SystemTime>) -> u64 {
+    match (t0, now()) {
+        (Some(a), Some(b)) => b.duration_since(a).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+        _ => 0,
+    }
 }
 
 impl Http {
+    /// Writes the screening's log record to the configured sink (`logging` in the config).
+    fn emit(&self, s: &Screening, content: Content<'_>, latency_us: u64) {
+        if !self.guard.log_wanted(s) {
+            return;
+        }
+        let time_ms = now().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+        let facts = HostFacts { time_ms, host: &self.host, latency_us, request_id: self.request_id.as_deref() };
+        let line = self.guard.log_record(s, content, &facts);
+        let cfg = &self.guard.config().logging;
+        if cfg.sink == LogSink::Http {
+            if let Some(cluster) = cfg.cluster.as_deref() {
+                let authority = cfg.authority.as_deref().unwrap_or(cluster);
+                let headers = vec![(":method", "POST"), (":path", cfg.path.as_str()), (":authority", authority), ("content-type", "application/x-ndjson")];
+                let mut body = line.into_bytes();
+                body.push(b'\n');
+                // Fire and forget: the answer is not awaited; a refused call is logged instead.
+                if let Err(e) = proxy_wasm::hostcalls::dispatch_http_call(cluster, headers, Some(&body), vec![], Duration::from_millis(u64::from(cfg.timeout_ms))) {
+                    let line = String::from_utf8_lossy(&body);
+                    proxy_wasm::hostcalls::log(LogLevel::Warn, &format!("log collector {cluster:?} refused the record ({e:?}): parapet.screening {}", line.trim_end())).ok();
+                }
+                return;
+            }
+        }
+        proxy_wasm::hostcalls::log(LogLevel::Info, &format!("parapet.screening {line}")).ok();
+    }
+
     /// Counts and logs how screening a response ended, once it has.
     fn response_outcome(&mut self) {
         let Some(screen) = self.response.as_mut() else { return };
-        let Some((outcome, detected)) = screen.take_outcome() else { return };
+        let Some((screening, messages)) = screen.take_screening() else { return };
+        let (outcome, detected) = (screening.outcome, screening.detected.clone());
         self.metrics.response_outcome(outcome, &detected);
+        let latency = std::mem::take(&mut self.response_busy);
+        self.emit(&screening, Content::Messages(&messages), latency);
+        let Some(screen) = self.response.as_ref() else { return };
         if outcome != Outcome::Clean {
             let cause = screen.cause().map(|c| format!(" cause={c}")).unwrap_or_default();
             proxy_wasm::hostcalls::log(
@@ -156,11 +213,21 @@ impl Http {
         match self.route {
             Route::Guard => {
                 self.metrics.guard_request();
-                let r = self.guard.guard_http_for(body, &self.ctx(), self.pinned);
+                let t0 = now();
+                let (r, screening) = self.guard.guard_exchange(body, &self.ctx(), self.pinned);
+                self.emit(&screening, Content::Body(body), elapsed_us(t0));
+                self.reply(&r)
+            }
+            Route::Results => {
+                // Tuning answers are not logged (Lakera's `/v2/guard/results`).
+                let r = self.guard.guard_results_http(body, &self.ctx(), self.pinned);
                 self.reply(&r)
             }
             Route::Api(format) => {
+                let t0 = now();
                 let d = self.guard.decide_request(format, body, &self.ctx());
+                let screening = d.screening(format, Direction::Input, self.project.as_deref());
+                self.emit(&screening, Content::Body(body), elapsed_us(t0));
                 self.metrics.outcome(d.outcome, &d.detected);
                 if d.outcome != Outcome::Clean {
                     proxy_wasm::hostcalls::log(
@@ -188,6 +255,10 @@ impl Http {
     /// An API request that cannot be screened: answer, or (fail open) pass it on unscreened.
     fn unscreenable(&mut self, d: ProxyDecision) -> Action {
         self.metrics.outcome(d.outcome, &d.detected);
+        if let Route::Api(format) = self.route {
+            let screening = d.screening(format, Direction::Input, self.project.as_deref());
+            self.emit(&screening, Content::None, 0);
+        }
         proxy_wasm::hostcalls::log(
             LogLevel::Info,
             &format!(
@@ -212,7 +283,7 @@ impl Http {
     fn too_large(&mut self, len: usize) -> Action {
         let Err(e) = self.guard.check_size(len) else { return Action::Continue };
         match self.route {
-            Route::Guard => {
+            Route::Guard | Route::Results => {
                 self.metrics.guard_request();
                 self.reply(&HttpReply::error(&e))
             }
@@ -233,6 +304,7 @@ impl HttpContext for Http {
         let method = self.get_http_request_header(":method").unwrap_or_default();
         self.route = match self.guard.api_format(&path) {
             _ if self.guard.is_guard_path(&path) => Route::Guard,
+            _ if self.guard.is_results_path(&path) => Route::Results,
             Some(format) if method == "POST" => Route::Api(format),
             _ => Route::Pass,
         };
@@ -240,7 +312,7 @@ impl HttpContext for Http {
             return Action::Continue;
         }
         self.metrics.request();
-        if self.route == Route::Guard && method != "POST" {
+        if matches!(self.route, Route::Guard | Route::Results) && method != "POST" {
             let e = parapet_filter::ApiError::new(405, "method_not_allowed", format!("{path} accepts POST only"));
             return self.reply(&HttpReply::error(&e));
         }
@@ -275,7 +347,7 @@ impl HttpContext for Http {
                     self.set_http_request_header("content-length", None);
                 }
             }
-            Err(e) if self.route == Route::Guard => {
+            Err(e) if matches!(self.route, Route::Guard | Route::Results) => {
                 self.metrics.guard_request();
                 return self.reply(&HttpReply::error(&e));
             }
@@ -299,7 +371,7 @@ impl HttpContext for Http {
         match self.route {
             Route::Pass => return Action::Continue,
             Route::Done => return Action::Pause,
-            Route::Guard | Route::Api(_) => {}
+            Route::Guard | Route::Results | Route::Api(_) => {}
         }
         if body_size > self.guard.config().max_body_bytes {
             return self.too_large(body_size);
@@ -351,7 +423,10 @@ impl HttpContext for Http {
         // not yet screened (so the body buffer is only ever the current chunk).
         let chunk = self.get_http_response_body(0, body_size).unwrap_or_default();
         let Some(screen) = self.response.as_mut() else { return Action::Continue };
-        let out = match screen.feed(&self.guard, &chunk, end_of_stream) {
+        let t0 = now();
+        let step = screen.feed(&self.guard, &chunk, end_of_stream);
+        self.response_busy += elapsed_us(t0);
+        let out = match step {
             StreamStep::Release(bytes) => bytes,
             StreamStep::Block { mut release, error, .. } => {
                 release.extend_from_slice(&error);

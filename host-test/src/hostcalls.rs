@@ -112,6 +112,8 @@ pub(crate) struct HostState {
     pub stream: Option<Stream>,
     /// VM-wide properties set by the module.
     pub vm_properties: BTreeMap<String, Vec<u8>>,
+    /// Properties the host answers (`parapet_host`).
+    pub host_properties: BTreeMap<String, Vec<u8>>,
     pub metrics: Vec<Metric>,
     pub shared_data: BTreeMap<Vec<u8>, (Vec<u8>, u32)>,
     pub queues: Vec<(String, VecDeque<Vec<u8>>)>,
@@ -135,6 +137,7 @@ impl HostState {
             effective_context_id: 0,
             stream: None,
             vm_properties: BTreeMap::new(),
+            host_properties: BTreeMap::new(),
             metrics: Vec::new(),
             shared_data: BTreeMap::new(),
             queues: Vec::new(),
@@ -173,7 +176,7 @@ impl HostState {
         if let Some(v) = self.stream.as_ref().and_then(|s| s.properties.get(path)) {
             return Some(v.clone());
         }
-        if let Some(v) = self.vm_properties.get(path) {
+        if let Some(v) = self.vm_properties.get(path).or_else(|| self.host_properties.get(path)) {
             return Some(v.clone());
         }
         match path {

@@ -40,6 +40,8 @@ pub struct HostOptions {
     pub body_chunk_size: Option<usize>,
     /// `VmConfiguration` buffer passed to `proxy_on_vm_start`.
     pub vm_configuration: Vec<u8>,
+    /// The `parapet_host` property: the host name the module writes into its log records.
+    pub host_name: Option<String>,
 }
 
 pub const DEFAULT_FUEL: u64 = 200_000_000_000;
@@ -55,6 +57,7 @@ impl Default for HostOptions {
             clock: Clock::System,
             body_chunk_size: None,
             vm_configuration: Vec::new(),
+            host_name: None,
         }
     }
 }
@@ -258,6 +261,9 @@ fn pairs_to_strings(pairs: &HeaderPairs) -> Vec<(String, String)> {
 impl Vm {
     fn start(rt: &Runtime, config: &[u8], opts: &HostOptions, metrics: Vec<Metric>) -> Result<(Vm, Vec<LogRecord>)> {
         let mut st = HostState::new(opts.memory_limit, opts.clock, opts.log_level, opts.max_logs, opts.vm_configuration.clone(), config.to_vec());
+        if let Some(h) = &opts.host_name {
+            st.host_properties.insert("parapet_host".into(), h.clone().into_bytes());
+        }
         st.metrics = metrics;
         st.root_context_id = ROOT_CONTEXT_ID;
         let mut store = Store::new(&rt.engine, st);

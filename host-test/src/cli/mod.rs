@@ -51,7 +51,7 @@ Exit status: 0 ok; 1 verify found mismatches or an empty corpus; 2 setup or usag
 const SCREEN_HELP: &str = "\
 Guard requests on stdin through the module, as POST <guard_path> (default /v2/guard).
 
-Usage: parapet screen [--policy NAME | --project ID] [--config FILE]
+Usage: parapet screen [--policy NAME | --project ID] [--config FILE] [--log FILE]
 
 Each stdin line is one guard request body (Lakera-compatible JSON). Each stdout line is the
 response body for the line at the same position: a verdict, or the error object the module
@@ -65,14 +65,17 @@ Options:
   --policy NAME   Screen under policy NAME: the effective config gets default_policy = NAME,
                   so lines without a project use NAME (a line's project_id still selects its
                   project's policy)
+  --log FILE      Append one screening log record per line to FILE (JSON lines; the config's
+                  `logging` section decides prompts and clean records; its sink becomes \"log\")
   -h, --help      Print help";
 
 const SERVE_HELP: &str = "\
 Serve the guard API over HTTP/1.1 from the module.
 
-Usage: parapet serve [--addr ADDR] [--config FILE] [--workers N]
+Usage: parapet serve [--addr ADDR] [--config FILE] [--workers N] [--log FILE]
 
-Routes: POST <guard_path> (default /v2/guard) answered by the module; GET /healthz; other
+Routes: POST <guard_path> (default /v2/guard) and POST <guard_path>/results (confidence
+levels per detector, not logged) answered by the module; GET /healthz; other
 paths 404 JSON; other methods on the guard path 405 JSON. Request bodies may use
 content-length or chunked encoding; at most max_body_bytes + 1 bytes are read, a larger body
 gets 413 JSON. Prints the listening address on startup; stop with Ctrl-C / SIGTERM.
@@ -81,6 +84,7 @@ Options:
   --addr ADDR     Listen address [default: 127.0.0.1:8080; port 0 picks a free port]
   --config FILE   Parapet config (JSON) [default: {}]
   --workers N     Wasm VMs (one per worker thread) [default: number of CPUs, at most 8]
+  --log FILE      Append one screening log record per line to FILE (as for screen)
   -h, --help      Print help";
 
 const VERIFY_HELP: &str = "\
@@ -176,8 +180,8 @@ const GLOBAL_VALUE_FLAGS: &[&str] = &["--module", "--fuel", "--memory-limit", "-
 
 fn command_flags(cmd: &str) -> (&'static [&'static str], &'static str) {
     match cmd {
-        "screen" => (&["--policy", "--project", "--config"], SCREEN_HELP),
-        "serve" => (&["--addr", "--config", "--workers"], SERVE_HELP),
+        "screen" => (&["--policy", "--project", "--config", "--log"], SCREEN_HELP),
+        "serve" => (&["--addr", "--config", "--workers", "--log"], SERVE_HELP),
         "verify" => (&["--config", "--project", "--show"], VERIFY_HELP),
         "eval" => (&["--policy", "--detector", "--config"], EVAL_HELP),
         _ => (&[], MAIN_HELP),
@@ -333,7 +337,12 @@ pub(crate) struct Setup {
     pub opts: HostOptions,
     pub log_level: LogLevel,
     pub module_label: String,
+    /// `--log FILE`: screening records go here (appended, one per line), not to stderr.
+    pub log_file: Option<std::sync::Mutex<std::fs::File>>,
 }
+
+/// The prefix of a screening record in the module's log (see `envoy/src/lib.rs`).
+const RECORD_PREFIX: &str = "parapet.screening ";
 
 impl Setup {
     /// Reads and checks the config natively (precise errors naming the field), optionally
@@ -369,7 +378,18 @@ impl Setup {
             clock: Clock::System,
             ..HostOptions::default()
         };
-        Ok(Setup { config_bytes, config, runtime: Arc::new(runtime), opts, log_level: global.log_level, module_label })
+        Ok(Setup { config_bytes, config, runtime: Arc::new(runtime), opts, log_level: global.log_level, module_label, log_file: None })
+    }
+
+    /// `--log FILE`: the module logs every screening (the config's `logging.sink` becomes
+    /// `log`), names this host `host`, and its records are appended to `path`.
+    pub fn log_to(&mut self, path: &str, host: &str) -> CliResult<()> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| CliError::setup(format!("cannot open log {path}: {e}")))?;
+        self.config_bytes = with_log_sink(&self.config_bytes).map_err(|e| CliError::setup(format!("--log: {e}")))?;
+        self.config = parapet_filter::Config::compile(&self.config_bytes).map_err(|e| CliError::setup(format!("--log: {e}")))?;
+        self.opts.host_name = Some(host.to_string());
+        self.log_file = Some(std::sync::Mutex::new(file));
+        Ok(())
     }
 
     /// Starts one VM. `print_startup_logs`: show its start-up log lines (once per command).
@@ -387,9 +407,27 @@ impl Setup {
         Ok(f)
     }
 
+    /// Prints the module's log lines at or above `--log-level` to stderr; with `--log FILE`,
+    /// screening records go to the file instead (whole lines, so concurrent VMs never interleave).
     pub fn print_logs(&self, logs: &[LogRecord], prefix: Option<&str>) {
+        if let Some(file) = &self.log_file {
+            let mut lines = String::new();
+            for r in logs.iter().filter(|r| !r.from_host) {
+                if let Some(rec) = r.message.strip_prefix(RECORD_PREFIX) {
+                    lines.push_str(rec);
+                    lines.push('\n');
+                }
+            }
+            if !lines.is_empty() {
+                let written = file.lock().map_err(|_| std::io::Error::other("log file lock poisoned")).and_then(|mut f| f.write_all(lines.as_bytes()));
+                if let Err(e) = written {
+                    eprintln!("parapet: cannot write the screening log: {e}");
+                }
+            }
+        }
         let mut err = std::io::stderr().lock();
-        for r in logs.iter().filter(|r| r.level >= self.log_level) {
+        let is_record = |r: &&LogRecord| self.log_file.is_some() && !r.from_host && r.message.starts_with(RECORD_PREFIX);
+        for r in logs.iter().filter(|r| r.level >= self.log_level).filter(|r| !is_record(r)) {
             let who = if r.from_host { "host" } else { "module" };
             let _ = match prefix {
                 Some(p) => writeln!(err, "parapet: {p}: {who} [{}] {}", r.level.as_str(), r.message),
@@ -402,6 +440,17 @@ impl Setup {
     pub fn guard_path(&self) -> CliResult<String> {
         self.config.guard_path.clone().ok_or_else(|| CliError::setup("the config disables the guard endpoint (guard_path is null)"))
     }
+}
+
+/// Sets `logging.sink` to `log` in a config document, keeping the other `logging` fields.
+fn with_log_sink(config: &[u8]) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(config).map_err(|_| "config is not UTF-8".to_string())?;
+    let mut doc: serde_json::Value = if text.trim().is_empty() { serde_json::json!({}) } else { serde_json::from_str(text).map_err(|e| e.to_string())? };
+    let obj = doc.as_object_mut().ok_or_else(|| "config must be a JSON object".to_string())?;
+    let logging = obj.entry("logging").or_insert_with(|| serde_json::json!({}));
+    let l = logging.as_object_mut().ok_or_else(|| "logging must be a JSON object".to_string())?;
+    l.insert("sink".into(), serde_json::Value::String("log".into()));
+    serde_json::to_vec(&doc).map_err(|e| e.to_string())
 }
 
 /// Sets `default_policy` in a config document (an empty document counts as `{}`).

@@ -18,7 +18,10 @@ pub fn run(global: &Global, flags: &Flags) -> CliResult<ExitCode> {
     if project == Some("") {
         return Err(CliError::usage("--project needs a non-empty id"));
     }
-    let setup = Setup::new(global, flags.get("--config"), policy)?;
+    let mut setup = Setup::new(global, flags.get("--config"), policy)?;
+    if let Some(path) = flags.get("--log") {
+        setup.log_to(path, "screen")?;
+    }
     let guard_path = setup.guard_path()?;
     let mut filter = setup.filter(true)?;
     let header = setup.config.project_header.clone();

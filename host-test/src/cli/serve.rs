@@ -44,7 +44,10 @@ pub fn run(global: &Global, flags: &Flags) -> CliResult<ExitCode> {
         Some(v) => v.parse::<usize>().ok().filter(|n| (1..=64).contains(n)).ok_or_else(|| CliError::usage(format!("--workers: expected 1..64, got {v:?}")))?,
         None => std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8),
     };
-    let setup = Setup::new(global, flags.get("--config"), None)?;
+    let mut setup = Setup::new(global, flags.get("--config"), None)?;
+    if let Some(path) = flags.get("--log") {
+        setup.log_to(path, "serve")?;
+    }
     let guard_path = setup.guard_path()?;
     let max_body = setup.config.max_body_bytes;
 
@@ -175,8 +178,8 @@ fn exchange(head: &http::Head, reader: &mut BufReader<TcpStream>, writer: &mut T
         h.push(("allow".into(), "GET, HEAD".into()));
         return ((s, h, b), unread_body);
     }
-    if path != shared.guard_path {
-        let msg = format!("no route for {path}; this server answers POST {} and GET /healthz", shared.guard_path);
+    if path != shared.guard_path && path.strip_prefix(shared.guard_path.as_str()) != Some("/results") {
+        let msg = format!("no route for {path}; this server answers POST {0}, POST {0}/results and GET /healthz", shared.guard_path);
         return (error(404, "not_found", msg), unread_body);
     }
 
