@@ -27,13 +27,14 @@
 mod metrics;
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use parapet_filter::response::UPSTREAM_ACCEPT_ENCODING;
 use parapet_filter::{Caller, Format, Guard, HttpReply, Outcome, ProxyDecision, RequestCtx, ResponseScreen, StreamStep};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, SeriesId};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -60,7 +61,7 @@ impl RootContext for Root {
                     )
                     .ok();
                 }
-                self.metrics = Some(Rc::new(Metrics::define()));
+                self.metrics = Some(Rc::new(Metrics::define(guard.config())));
                 self.guard = Some(Rc::new(guard));
                 proxy_wasm::hostcalls::log(LogLevel::Info, "configuration accepted").ok();
                 true
@@ -86,6 +87,7 @@ impl RootContext for Root {
             response_headers: Vec::new(),
             api_format: None,
             response: None,
+            response_time: Some(Duration::ZERO),
         }))
     }
 
@@ -118,6 +120,8 @@ struct Http {
     /// The API format of a forwarded request: its response is screened in that format.
     api_format: Option<Format>,
     response: Option<ResponseScreen>,
+    /// Time spent in the core screening the response so far (`None` once the clock failed).
+    response_time: Option<Duration>,
 }
 
 impl Http {
@@ -125,7 +129,8 @@ impl Http {
     fn response_outcome(&mut self) {
         let Some(screen) = self.response.as_mut() else { return };
         let Some((outcome, detected)) = screen.take_outcome() else { return };
-        self.metrics.response_outcome(outcome, &detected);
+        let series = self.metrics.series(self.project.as_deref());
+        self.metrics.response_outcome(series, outcome, &detected, self.response_time);
         if outcome != Outcome::Clean {
             let cause = screen.cause().map(|c| format!(" cause={c}")).unwrap_or_default();
             proxy_wasm::hostcalls::log(
@@ -147,6 +152,16 @@ impl Http {
         Action::Pause
     }
 
+    /// The labelled metric series of this request's project.
+    fn series(&self) -> SeriesId {
+        self.metrics.series(self.project.as_deref())
+    }
+
+    /// Adds the time since `start` to the response's screening time.
+    fn response_timed(&mut self, start: Option<std::time::SystemTime>) {
+        self.response_time = self.response_time.zip(metrics::since(start)).map(|(a, b)| a + b);
+    }
+
     fn ctx(&self) -> RequestCtx<'_> {
         RequestCtx { project: self.project.as_deref(), request_id: self.request_id.as_deref() }
     }
@@ -156,12 +171,15 @@ impl Http {
         match self.route {
             Route::Guard => {
                 self.metrics.guard_request();
+                let start = metrics::now();
                 let r = self.guard.guard_http_for(body, &self.ctx(), self.pinned);
+                self.metrics.guard_latency(metrics::since(start));
                 self.reply(&r)
             }
             Route::Api(format) => {
+                let start = metrics::now();
                 let d = self.guard.decide_request(format, body, &self.ctx());
-                self.metrics.outcome(d.outcome, &d.detected);
+                self.metrics.outcome(self.series(), d.outcome, &d.detected, metrics::since(start));
                 if d.outcome != Outcome::Clean {
                     proxy_wasm::hostcalls::log(
                         LogLevel::Info,
@@ -186,8 +204,8 @@ impl Http {
     }
 
     /// An API request that cannot be screened: answer, or (fail open) pass it on unscreened.
-    fn unscreenable(&mut self, d: ProxyDecision) -> Action {
-        self.metrics.outcome(d.outcome, &d.detected);
+    fn unscreenable(&mut self, d: ProxyDecision, series: SeriesId) -> Action {
+        self.metrics.outcome(series, d.outcome, &d.detected, None);
         proxy_wasm::hostcalls::log(
             LogLevel::Info,
             &format!(
@@ -218,7 +236,7 @@ impl Http {
             }
             Route::Api(_) => {
                 let d = self.guard.decide_unscreenable_for(self.project.as_deref(), &e);
-                self.unscreenable(d)
+                self.unscreenable(d, self.series())
             }
             Route::Pass | Route::Done => Action::Continue,
         }
@@ -281,7 +299,7 @@ impl HttpContext for Http {
             }
             Err(e) => {
                 let d = guard.decide_unscreenable(&e);
-                return self.unscreenable(d);
+                return self.unscreenable(d, self.metrics.unknown());
             }
         }
         if let Some(len) = self.get_http_request_header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
@@ -321,6 +339,7 @@ impl HttpContext for Http {
         let status = self.get_http_response_header(":status").and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
         let content_type = self.get_http_response_header("content-type");
         let content_encoding = self.get_http_response_header("content-encoding");
+        let start = metrics::now();
         self.response = self.guard.start_response(
             format,
             status,
@@ -329,6 +348,7 @@ impl HttpContext for Http {
             self.project.as_deref(),
             !end_of_stream,
         );
+        self.response_timed(start);
         if let Some(screen) = &self.response {
             self.metrics.response();
             let edits = screen.header_edits().clone();
@@ -351,7 +371,10 @@ impl HttpContext for Http {
         // not yet screened (so the body buffer is only ever the current chunk).
         let chunk = self.get_http_response_body(0, body_size).unwrap_or_default();
         let Some(screen) = self.response.as_mut() else { return Action::Continue };
-        let out = match screen.feed(&self.guard, &chunk, end_of_stream) {
+        let start = metrics::now();
+        let step = screen.feed(&self.guard, &chunk, end_of_stream);
+        self.response_timed(start);
+        let out = match step {
             StreamStep::Release(bytes) => bytes,
             StreamStep::Block { mut release, error, .. } => {
                 release.extend_from_slice(&error);
