@@ -119,12 +119,15 @@ def run(tmp_path_factory):
             send(chat("What is the capital of France?"), "ghost").status,                        # rejected
         ]
         assert statuses == [200, 200, 403, 400, 200, 200, 403, 200, 200, 400]
+        guard = request(envoy.port, "POST", "/v2/guard", {"messages": [{"role": "user", "content": "Hello there"}]})
+        assert guard.status == 200 and guard.json()["flagged"] is False
         # Histograms reach the admin output when Envoy merges them (stats flush, every 5 s).
         deadline = time.monotonic() + 30
         while True:
             samples = scrape(envoy)
             counts = series(samples, "parapet_screen_latency_us_count")
-            if sum(counts.values()) >= 16 or time.monotonic() > deadline:
+            guard_count = sum(series(samples, "parapet_guard_latency_us_count").values())
+            if (sum(counts.values()) >= 16 and guard_count >= 1) or time.monotonic() > deadline:
                 break
             time.sleep(1)
         text = request(envoy.admin, "GET", "/stats/prometheus").body.decode()
@@ -165,7 +168,11 @@ def test_detector_counters_follow_each_policy(run):
 
 def test_unlabelled_totals_still_count(run):
     samples, _ = run
-    assert one(samples, "parapet_requests") == 10
+    # Requests on a screened path: the ten API requests and the guard endpoint call.
+    assert one(samples, "parapet_requests") == 11
+    assert one(samples, "parapet_guard_requests") == 1
+    assert one(samples, "parapet_guard_latency_us_count") == 1
+    assert one(samples, "parapet_guard_latency_us_sum") > 0
     assert one(samples, "parapet_blocked") == 2
     assert one(samples, "parapet_masked") == 1
     assert one(samples, "parapet_flagged") == 3
@@ -181,17 +188,17 @@ def test_latency_histogram_counts_every_screening(run):
     assert "# TYPE parapet_screen_latency_us histogram" in text
     # One sample per screening the core ran: every request body it parsed (the unknown
     # project's too), every response; none for a request it never saw.
-    expected = {("support", "input"): 5, ("support", "output"): 3, ("hr", "input"): 3, ("hr", "output"): 2,
-                ("_none", "input"): 1, ("_none", "output"): 1, ("_unknown", "input"): 1, ("_unknown", "output"): 0}
-    for (project, direction), n in expected.items():
-        count = one(samples, "parapet_screen_latency_us_count", project=project, direction=direction)
-        assert count == n, (project, direction)
-        buckets = series(samples, "parapet_screen_latency_us_bucket", project=project, direction=direction)
-        by_le = {dict(k)["le"]: v for k, v in buckets.items()}
-        assert by_le["+Inf"] == n
-        assert [float(le) for le in by_le if le != "+Inf"][:3] == [100, 250, 500], "the shipped microsecond buckets"
-        values = [v for le, v in sorted(by_le.items(), key=lambda kv: float(kv[0]))]
-        assert values == sorted(values), "buckets are cumulative"
+    expected = {("support", SUPPORT_POLICY): (5, 3), ("hr", "hr-mask"): (3, 2), ("_none", "default"): (1, 1), ("_unknown", "_none"): (1, 0)}
+    for (project, policy), counts in expected.items():
+        for direction, n in zip(["input", "output"], counts):
+            labels = {"project": project, "policy": policy, "direction": direction}
+            assert one(samples, "parapet_screen_latency_us_count", **labels) == n, labels
+            buckets = series(samples, "parapet_screen_latency_us_bucket", **labels)
+            by_le = {float(dict(k)["le"]): v for k, v in buckets.items()}
+            assert by_le[float("inf")] == n
+            assert sorted(by_le)[:3] == [100, 250, 500], "the shipped microsecond buckets"
+            values = [by_le[le] for le in sorted(by_le)]
+            assert values == sorted(values), "buckets are cumulative"
     # The clock advances during a screening: the guard model alone takes milliseconds.
     total_us = one(samples, "parapet_screen_latency_us_sum", project="support", policy=SUPPORT_POLICY, direction="input")
     assert total_us > 1000
