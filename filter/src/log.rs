@@ -254,10 +254,27 @@ impl Guard {
     }
 
     /// `text` with every finding of every PII and secret detector (and the policy's custom
-    /// patterns) replaced by its type token, at the most sensitive level.
+    /// patterns) replaced by its type token, at the most sensitive level. Replacing a finding can
+    /// make a new one out of what is left around it (`2606:470014700::1111`: the SSN-shaped
+    /// digits go, and `::1111` reads as an IPv6 address), so masking repeats until nothing is
+    /// found: logged content never holds anything a detector would report.
     pub fn mask_for_log(&self, text: &str, custom: Option<&dyn crate::detectors::Detector>) -> String {
+        let mut out = self.mask_once(text, custom);
+        // Each pass only replaces; four passes settled every input the fuzzer found.
+        for _ in 0..4 {
+            let Some(next) = out.as_deref().map(|t| self.mask_once(t, custom)) else { break };
+            match next {
+                Some(n) => out = Some(n),
+                None => break,
+            }
+        }
+        out.unwrap_or_else(|| text.to_string())
+    }
+
+    /// One masking pass; `None` when nothing was found.
+    fn mask_once(&self, text: &str, custom: Option<&dyn crate::detectors::Detector>) -> Option<String> {
         if text.is_empty() {
-            return String::new();
+            return None;
         }
         let norm = NormText::new(text);
         let mut spans = Vec::new();
@@ -271,11 +288,7 @@ impl Guard {
                 spans.push((start, end, mask::token(t, &f.labels)));
             }
         }
-        if spans.is_empty() {
-            text.to_string()
-        } else {
-            mask::replace_spans(text, spans)
-        }
+        (!spans.is_empty()).then(|| mask::replace_spans(text, spans))
     }
 }
 
@@ -428,6 +441,15 @@ mod tests {
         assert_eq!(field(r#"{"logging":{"sink":"log","timeout_ms":0}}"#), "logging.timeout_ms");
         assert_eq!(field(r#"{"logging":{"sink":"file"}}"#), "logging.sink");
         assert_eq!(field(r#"{"logging":{"prompt":true}}"#), "logging.prompt");
+    }
+
+    #[test]
+    fn masking_repeats_until_nothing_is_found() {
+        // Found by fuzzing (fuzz/corpus/guard_api): one pass left `::1111`, an IPv6 address.
+        let g = guard(true);
+        let once = g.mask_for_log("ipv602001:db8::$ff00:42:8329 and 2606:470014700::1111", None);
+        assert_eq!(g.mask_for_log(&once, None), once);
+        assert!(!once.contains("::1111"), "{once}");
     }
 
     #[test]
