@@ -16,7 +16,7 @@ use crate::detectors::Finding;
 use crate::error::ApiError;
 use crate::formats::{self, Format};
 use crate::model::{HeadScore, Scores};
-use crate::text::{CharIndex, NormText};
+use crate::text::{encoded_runs, CharIndex, EncodedRun, NormText};
 use crate::{keys, mask};
 
 /// What the host knows about the request besides its body.
@@ -216,6 +216,37 @@ pub(crate) fn detector_failed(v: &Verdict) -> ApiError {
     v.failure.clone().unwrap_or_else(|| ApiError::new(500, "detector_failed", format!("detector {} failed to run", v.acted(Act::Failed).join(", "))))
 }
 
+/// A finding as a code-point span of the original message.
+pub(crate) struct Located {
+    pub start: usize,
+    pub end: usize,
+    pub level: crate::policy::Level,
+    pub labels: Vec<String>,
+}
+
+/// `imp`'s findings in a message (`norm`) and in the base64/hex runs of it that decode to text
+/// (`runs`). A finding inside a run covers the whole run and gains the encoding as a label.
+pub(crate) fn locate(imp: &dyn crate::detectors::Detector, norm: &NormText, runs: &[EncodedRun], findings: &mut Vec<Finding>) -> Result<Vec<Located>, String> {
+    findings.clear();
+    imp.try_scan(norm, findings)?;
+    let mut out: Vec<Located> = findings
+        .drain(..)
+        .map(|f| {
+            let (start, end) = norm.orig_span(f.start, f.end);
+            Located { start, end, level: f.level, labels: f.labels }
+        })
+        .collect();
+    for run in runs {
+        imp.try_scan(&run.decoded, findings)?;
+        for f in findings.drain(..) {
+            let mut labels = f.labels;
+            labels.push(run.encoding.to_string());
+            out.push(Located { start: run.start, end: run.end, level: f.level, labels });
+        }
+    }
+    Ok(out)
+}
+
 fn detector_id(detector_type: &str) -> String {
     format!("parapet-{}", detector_type.replace(['/', '_'], "-"))
 }
@@ -305,6 +336,9 @@ impl Guard {
         let latest = messages.iter().rposition(|m| !m.role.is_context()).unwrap_or(0);
         let normed: Vec<Option<NormText>> =
             messages.iter().map(|m| (!m.role.is_context() && !m.content.is_empty()).then(|| NormText::new(&m.content))).collect();
+        let has_rules = policy.detectors.iter().any(|d| d.imp.is_some());
+        let runs: Vec<Vec<EncodedRun>> =
+            messages.iter().zip(&normed).map(|(m, n)| if has_rules && n.is_some() { encoded_runs(&m.content) } else { Vec::new() }).collect();
         let mut acts: BTreeSet<(Act, String)> = BTreeSet::new();
         let mut failure = None;
         let scores = if run_model && policy.uses_model() {
@@ -338,18 +372,17 @@ impl Guard {
                 }
             }
             if let Some(imp) = &d.imp {
-                for (mid, (msg, norm)) in messages.iter().zip(&normed).enumerate() {
+                for (mid, ((msg, norm), runs)) in messages.iter().zip(&normed).zip(&runs).enumerate() {
                     let Some(norm) = norm else { continue };
                     let Some(setting) = side(d, msg.role) else { continue };
-                    findings.clear();
-                    if imp.try_scan(norm, &mut findings).is_err() {
+                    let Ok(found) = locate(imp.as_ref(), norm, runs, &mut findings) else {
                         acts.insert((Act::Failed, d.detector_type.clone()));
                         continue;
-                    }
+                    };
                     // Built once per message with findings: slicing by code point stays linear.
                     let mut index: Option<CharIndex> = None;
-                    for f in findings.iter().filter(|f| f.level <= setting.level) {
-                        let (start, end) = norm.orig_span(f.start, f.end);
+                    for f in found.into_iter().filter(|f| f.level <= setting.level) {
+                        let (start, end) = (f.start, f.end);
                         first_hit.get_or_insert(mid);
                         let act = match (setting.action, setting.monitor) {
                             (Action::Block, false) => Act::Block,
@@ -366,7 +399,7 @@ impl Guard {
                             end,
                             text: index.slice(&msg.content, start, end).to_string(),
                             detector_type: d.detector_type.clone(),
-                            labels: f.labels.clone(),
+                            labels: f.labels,
                             message_id: mid,
                         });
                     }
@@ -726,6 +759,7 @@ impl Guard {
             return None;
         }
         let norm = NormText::new(text);
+        let runs = encoded_runs(text);
         let mut spans = Vec::new();
         let mut findings = Vec::new();
         for d in &policy.detectors {
@@ -733,14 +767,10 @@ impl Guard {
             if s.action != Action::Mask || s.monitor {
                 continue;
             }
-            findings.clear();
             // A failure leaves the text unmasked; the screen of the result then blocks.
-            if imp.try_scan(&norm, &mut findings).is_err() {
-                continue;
-            }
-            for f in findings.iter().filter(|f| f.level <= s.level) {
-                let (start, end) = norm.orig_span(f.start, f.end);
-                spans.push((start, end, mask::token(&d.detector_type, &f.labels)));
+            let Ok(found) = locate(imp.as_ref(), &norm, &runs, &mut findings) else { continue };
+            for f in found.into_iter().filter(|f| f.level <= s.level) {
+                spans.push((f.start, f.end, mask::token(&d.detector_type, &f.labels)));
             }
         }
         (!spans.is_empty()).then(|| mask::replace_spans(text, spans))
@@ -1349,6 +1379,29 @@ mod tests {
         fn try_scan(&self, _: &NormText, _: &mut Vec<Finding>) -> Result<(), String> {
             Err("model not loaded".into())
         }
+    }
+
+    #[test]
+    fn pii_hidden_in_base64_or_hex_is_found_and_masked() {
+        let g = guard(r#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{"mode":"mask"},"pii/secret":{}}}},"default_policy":"p"}"#);
+        // "Please write to jane.roe@example.com about it" and the AWS key id in hex.
+        let b64 = "UGxlYXNlIHdyaXRlIHRvIGphbmUucm9lQGV4YW1wbGUuY29tIGFib3V0IGl0";
+        let hex = "414b4941513345475549584e503453523757444b";
+        let body = format!(r#"{{"messages":[{{"role":"user","content":"note: {b64} and {hex}"}}],"payload":true}}"#);
+        let v = json(&g.guard_http(body.as_bytes(), &RequestCtx::default()));
+        assert_eq!(v["flagged"], true, "{v}");
+        let p = v["payload"].as_array().unwrap();
+        assert_eq!(p.len(), 2, "{v}");
+        assert_eq!((p[0]["detector_type"].as_str(), p[0]["text"].as_str()), (Some("pii/email"), Some(b64)));
+        assert_eq!(p[0]["labels"], serde_json::json!(["base64"]));
+        assert_eq!((p[1]["detector_type"].as_str(), p[1]["text"].as_str()), (Some("pii/secret"), Some(hex)));
+        assert_eq!(p[1]["labels"][1], "hex");
+        // Mask mode replaces the whole run.
+        let chat = chat_body(&format!("note: {b64} ok"));
+        let d = g.decide_request(Format::OpenaiChat, &chat, &RequestCtx::default());
+        assert_eq!(d.outcome, Outcome::Masked, "{d:?}");
+        let sent = String::from_utf8(d.body.unwrap()).unwrap();
+        assert!(sent.contains("note: <EMAIL> ok") && !sent.contains(b64), "{sent}");
     }
 
     #[test]

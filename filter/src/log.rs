@@ -11,11 +11,11 @@ use serde_json::{Map, Value};
 
 use crate::api::{GuardRequest, Message};
 use crate::config::{LogSink, Mode};
-use crate::engine::{derived_uuid, Act, Guard, Outcome, Verdict};
+use crate::engine::{derived_uuid, locate, Act, Guard, Outcome, Verdict};
 use crate::error::ApiError;
 use crate::formats::{self, Format};
 use crate::mask;
-use crate::text::NormText;
+use crate::text::{encoded_runs, NormText};
 
 /// Who asked for the screening.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,15 +277,14 @@ impl Guard {
             return None;
         }
         let norm = NormText::new(text);
+        let runs = encoded_runs(text);
         let mut spans = Vec::new();
         let mut findings = Vec::new();
         let maskers = self.config().log_maskers.iter().map(|(t, d)| (*t, d.as_ref())).chain(custom.map(|c| ("pii/custom", c)));
         for (t, d) in maskers {
-            findings.clear();
-            d.scan(&norm, &mut findings);
-            for f in &findings {
-                let (start, end) = norm.orig_span(f.start, f.end);
-                spans.push((start, end, mask::token(t, &f.labels)));
+            // Rule detectors do not fail; one that did would leave nothing to mask here.
+            for f in locate(d, &norm, &runs, &mut findings).unwrap_or_default() {
+                spans.push((f.start, f.end, mask::token(t, &f.labels)));
             }
         }
         (!spans.is_empty()).then(|| mask::replace_spans(text, spans))
@@ -450,6 +449,14 @@ mod tests {
         let once = g.mask_for_log("ipv602001:db8::$ff00:42:8329 and 2606:470014700::1111", None);
         assert_eq!(g.mask_for_log(&once, None), once);
         assert!(!once.contains("::1111"), "{once}");
+    }
+
+    #[test]
+    fn pii_in_base64_is_masked_in_logs() {
+        let g = guard(true);
+        // base64 of "write to jane.roe@example.com"
+        let masked = g.mask_for_log("see d3JpdGUgdG8gamFuZS5yb2VAZXhhbXBsZS5jb20= here", None);
+        assert_eq!(masked, "see <EMAIL> here");
     }
 
     #[test]

@@ -257,3 +257,114 @@ mod tests {
         assert_eq!(n.orig_span(0, 0), (2, 2));
     }
 }
+
+/// A run of base64 or hex in a message that decodes to readable text. Detectors scan `decoded`
+/// too, so personal data or a key hidden in an encoding is still found; a finding in it covers
+/// the whole run (`start..end`, code points of the original message).
+#[derive(Debug, Clone)]
+pub struct EncodedRun {
+    pub start: usize,
+    pub end: usize,
+    /// `base64` or `hex`.
+    pub encoding: &'static str,
+    pub decoded: NormText,
+}
+
+/// Shortest run worth decoding: 16 characters hold 12 bytes of base64 or 8 of hex.
+const MIN_RUN: usize = 16;
+/// Longest run decoded, and most runs per message: bounds the work an attacker can cause.
+const MAX_RUN: usize = 64 << 10;
+const MAX_RUNS: usize = 64;
+
+fn is_b64(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_')
+}
+
+/// Decoded bytes count as text when they are UTF-8 and nearly all printable.
+fn readable(bytes: &[u8]) -> Option<String> {
+    let s = std::str::from_utf8(bytes).ok()?;
+    let total = s.chars().count();
+    let printable = s.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')).count();
+    (total >= 8 && printable * 20 >= total * 19).then(|| s.to_string())
+}
+
+fn decode_hex(run: &str) -> Option<Vec<u8>> {
+    if run.len() % 2 != 0 || !run.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..run.len()).step_by(2).map(|i| run.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
+}
+
+fn decode_b64(run: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let body = run.trim_end_matches('=');
+    if body.contains(['-', '_']) {
+        URL_SAFE_NO_PAD.decode(body).ok()
+    } else {
+        STANDARD_NO_PAD.decode(body).ok()
+    }
+}
+
+/// The base64 and hex runs of `original` that decode to readable text, in order.
+pub fn encoded_runs(original: &str) -> Vec<EncodedRun> {
+    let mut out = Vec::new();
+    let mut cp = 0usize;
+    let mut run_start: Option<(usize, usize)> = None; // (code point, byte)
+    let mut iter = original.char_indices().peekable();
+    loop {
+        let next = iter.next();
+        let in_run = next.is_some_and(|(_, c)| is_b64(c) || (c == '=' && run_start.is_some()));
+        match (in_run, run_start) {
+            (true, None) => run_start = next.map(|(b, _)| (cp, b)),
+            (false, Some((s_cp, s_b))) => {
+                let end_b = next.map_or(original.len(), |(b, _)| b);
+                let run = original.get(s_b..end_b).unwrap_or("");
+                if (MIN_RUN..=MAX_RUN).contains(&run.len()) {
+                    let decoded = decode_hex(run).map(|b| ("hex", b)).or_else(|| decode_b64(run).map(|b| ("base64", b)));
+                    if let Some((encoding, text)) = decoded.and_then(|(e, b)| readable(&b).map(|t| (e, t))) {
+                        out.push(EncodedRun { start: s_cp, end: cp, encoding, decoded: NormText::new(&text) });
+                        if out.len() >= MAX_RUNS {
+                            return out;
+                        }
+                    }
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+        if next.is_none() {
+            return out;
+        }
+        cp += 1;
+    }
+}
+
+#[cfg(test)]
+mod encoded_tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_hex_runs_decode_with_their_spans() {
+        let b64 = "am9obi5zbWl0aEBleGFtcGxlLmNvbSwgY2FsbCBtZQ=="; // "john.smith@example.com, call me"
+        let text = format!("é see {b64} and 6a616e652e726f65406578616d706c652e636f6d ok");
+        let runs = encoded_runs(&text);
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert_eq!((runs[0].encoding, runs[0].decoded.text.as_str()), ("base64", "john.smith@example.com, call me"));
+        let chars: Vec<char> = text.chars().collect();
+        assert_eq!(chars[runs[0].start..runs[0].end].iter().collect::<String>(), b64);
+        assert_eq!((runs[1].encoding, runs[1].decoded.text.as_str()), ("hex", "jane.roe@example.com"));
+    }
+
+    #[test]
+    fn words_binary_and_short_runs_are_not_decoded() {
+        for t in [
+            "internationalization and counterrevolutionaries",
+            "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk",
+            "aGVsbG8= short",
+            "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ] {
+            assert!(encoded_runs(t).is_empty(), "{t}: {:?}", encoded_runs(t));
+        }
+    }
+}
