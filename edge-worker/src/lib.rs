@@ -18,7 +18,7 @@
 //! d.forwardBody;                                  // mask mode: the body to forward, else undefined
 //! // Project by route (path prefix), API key or header: the `*As` variants take a caller.
 //! const who = p.identify(path, authorization, xApiKey, apiKey, projectHeaderValue);
-//! p.guardAs(bodyBytes, who, requestId); p.screenRequestAs(path, bodyBytes, who, requestId);
+//! p.guardAs(bodyBytes, who, requestId, contentEncoding); p.screenRequestAs(path, bodyBytes, who, requestId, contentEncoding);
 //! p.screenRequestTooLargeAs(len, who);
 //! const s = p.startResponse(path, status, contentType, project, hasBody);  // ResponseScreen or undefined
 //! s.removeHeaders; s.setHeaders /* flat */; s.isStream; s.holdsBody;
@@ -379,11 +379,15 @@ impl Parapet {
         }
     }
 
-    /// [`Parapet::guard`] for an identified caller.
+    /// [`Parapet::guard`] for an identified caller. `content_encoding`: the request's header (a
+    /// compressed body is refused with 415).
     #[wasm_bindgen(js_name = guardAs)]
-    pub fn guard_as(&self, body: &[u8], who: &Who, request_id: Option<String>) -> Reply {
+    pub fn guard_as(&self, body: &[u8], who: &Who, request_id: Option<String>, content_encoding: Option<String>) -> Reply {
         if let Some(e) = &who.error {
             return HttpReply::error(e).into();
+        }
+        if let Err(e) = self.guard.check_encoding(content_encoding.as_deref()) {
+            return HttpReply::error(&e).into();
         }
         let ctx = RequestCtx { project: who.project.as_deref(), request_id: request_id.as_deref() };
         self.guard_logged(body, &ctx, who.pinned)
@@ -415,7 +419,11 @@ impl Parapet {
 
     /// [`Parapet::screen_request`] for an identified caller.
     #[wasm_bindgen(js_name = screenRequestAs)]
-    pub fn screen_request_as(&self, path: &str, body: &[u8], who: &Who, request_id: Option<String>) -> Decision {
+    pub fn screen_request_as(&self, path: &str, body: &[u8], who: &Who, request_id: Option<String>, content_encoding: Option<String>) -> Decision {
+        if let (None, Err(e)) = (&who.error, self.guard.check_encoding(content_encoding.as_deref())) {
+            let d = self.guard.decide_unscreenable_for(who.project.as_deref(), &e);
+            return self.decide_logged(d, self.guard.api_format(path), who.project.as_deref(), Content::None, date_now(), request_id.as_deref());
+        }
         match &who.error {
             Some(e) => self.guard.decide_unscreenable(e).into(),
             None => self.screen_request(path, body, who.project.clone(), request_id),

@@ -234,7 +234,7 @@ async function handleGuard(parapet, request) {
   const who = identify(parapet, request, new URL(request.url).pathname);
   let r;
   try {
-    r = parapet.guardAs(read.bytes, who, requestId(request));
+    r = parapet.guardAs(read.bytes, who, requestId(request), request.headers.get("content-encoding") ?? undefined);
   } finally {
     who.free();
   }
@@ -257,7 +257,7 @@ async function handleApi(state, env, request, url) {
       project = who.project;
       d = read.tooLarge
         ? parapet.screenRequestTooLargeAs(read.size, who, url.pathname)
-        : parapet.screenRequestAs(url.pathname, read.bytes, who, requestId(request));
+        : parapet.screenRequestAs(url.pathname, read.bytes, who, requestId(request), request.headers.get("content-encoding") ?? undefined);
     } finally {
       who.free();
     }

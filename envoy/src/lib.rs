@@ -380,6 +380,18 @@ impl HttpContext for Http {
                 return self.unscreenable(d, self.metrics.unknown());
             }
         }
+        if let Err(e) = guard.check_encoding(self.get_http_request_header("content-encoding").as_deref()) {
+            return match self.route {
+                Route::Guard | Route::Results => {
+                    self.metrics.guard_request();
+                    self.guard_refused(&e)
+                }
+                _ => {
+                    let d = guard.decide_unscreenable_for(self.project.as_deref(), &e);
+                    self.unscreenable(d, self.series())
+                }
+            };
+        }
         if let Some(len) = self.get_http_request_header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
             if self.too_large(len) == Action::Pause {
                 return Action::Pause;

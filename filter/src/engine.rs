@@ -913,6 +913,21 @@ impl Guard {
         self.config.guard_path.as_deref() == Some(p)
     }
 
+    /// A request body must arrive as it is (`content-encoding` absent or `identity`): a
+    /// compressed body cannot be screened, and is refused with `415 unsupported_encoding`
+    /// (an API request: under the policy's fail mode) rather than misread as invalid JSON.
+    pub fn check_encoding(&self, content_encoding: Option<&str>) -> Result<(), ApiError> {
+        match content_encoding.map(str::trim).filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity")) {
+            None => Ok(()),
+            Some(enc) => Err(ApiError {
+                status: 415,
+                code: "unsupported_encoding",
+                message: format!("the request body is {enc:?}-encoded; send it uncompressed (Parapet screens what it can read)"),
+                param: Some("content-encoding".into()),
+            }),
+        }
+    }
+
     pub fn check_size(&self, len: usize) -> Result<(), ApiError> {
         if len > self.config.max_body_bytes {
             return Err(ApiError::new(
@@ -1379,6 +1394,15 @@ mod tests {
         fn try_scan(&self, _: &NormText, _: &mut Vec<Finding>) -> Result<(), String> {
             Err("model not loaded".into())
         }
+    }
+
+    #[test]
+    fn compressed_request_bodies_are_refused_by_name() {
+        let g = guard(EMAIL_ONLY);
+        assert!(g.check_encoding(None).is_ok() && g.check_encoding(Some(" Identity ")).is_ok() && g.check_encoding(Some("")).is_ok());
+        let e = g.check_encoding(Some("gzip")).unwrap_err();
+        assert_eq!((e.status, e.code, e.param.as_deref()), (415, "unsupported_encoding", Some("content-encoding")));
+        assert_eq!(g.check_encoding(Some("br, gzip")).unwrap_err().status, 415);
     }
 
     #[test]
