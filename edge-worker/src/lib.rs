@@ -26,7 +26,7 @@
 //! s.takeOutcome(); s.detected; s.cause  // once the body ended (or was refused)
 //! // Screening log records (config `logging`): one JSON line, or undefined when none is due.
 //! r.logRecord; d.logRecord; s.takeLogRecord();
-//! p.isResultsPath(path); p.resultsAs(bodyBytes, who, requestId);   // `<guard_path>/results`, not logged
+//! p.isResultsPath(path); p.resultsAs(bodyBytes, who, requestId, contentEncoding);   // `<guard_path>/results`, not logged
 //! ```
 
 use std::rc::Rc;
@@ -396,9 +396,12 @@ impl Parapet {
     /// `POST <guard_path>/results` for an identified caller: confidence levels per detector,
     /// no decision, no log record.
     #[wasm_bindgen(js_name = resultsAs)]
-    pub fn results_as(&self, body: &[u8], who: &Who, request_id: Option<String>) -> Reply {
+    pub fn results_as(&self, body: &[u8], who: &Who, request_id: Option<String>, content_encoding: Option<String>) -> Reply {
         if let Some(e) = &who.error {
             return HttpReply::error(e).into();
+        }
+        if let Err(e) = self.guard.check_encoding(content_encoding.as_deref()) {
+            return HttpReply::error(&e).into();
         }
         let ctx = RequestCtx { project: who.project.as_deref(), request_id: request_id.as_deref() };
         self.guard.guard_results_http(body, &ctx, who.pinned).into()

@@ -195,7 +195,8 @@ function emit(x) {
   if (rec !== undefined) console.log(rec);
 }
 
-async function handleResults(parapet, request) {
+// The guard endpoint and its tuning endpoint (`results`): read capped, identify, ask the core.
+async function handleGuard(parapet, request, results) {
   const read = await readCapped(request, parapet.maxBodyBytes);
   if (read.tooLarge) {
     if (read.body) read.body.cancel().catch(() => {});
@@ -209,37 +210,16 @@ async function handleResults(parapet, request) {
   const who = identify(parapet, request, new URL(request.url).pathname);
   let r;
   try {
-    r = parapet.resultsAs(read.bytes, who, requestId(request));
+    // Tuning answers are never logged.
+    const encoding = request.headers.get("content-encoding") ?? undefined;
+    r = results
+      ? parapet.resultsAs(read.bytes, who, requestId(request), encoding)
+      : parapet.guardAs(read.bytes, who, requestId(request), encoding);
   } finally {
     who.free();
   }
   try {
-    return coreResponse(r.status, r.body);
-  } finally {
-    r.free();
-  }
-}
-
-async function handleGuard(parapet, request) {
-  const read = await readCapped(request, parapet.maxBodyBytes);
-  if (read.tooLarge) {
-    if (read.body) read.body.cancel().catch(() => {});
-    const r = parapet.guardTooLarge(read.size);
-    try {
-      return coreResponse(r.status, r.body);
-    } finally {
-      r.free();
-    }
-  }
-  const who = identify(parapet, request, new URL(request.url).pathname);
-  let r;
-  try {
-    r = parapet.guardAs(read.bytes, who, requestId(request), request.headers.get("content-encoding") ?? undefined);
-  } finally {
-    who.free();
-  }
-  try {
-    emit(r);
+    if (!results) emit(r);
     return coreResponse(r.status, r.body);
   } finally {
     r.free();
@@ -440,8 +420,7 @@ export default {
       return errorResponse(405, "method_not_allowed", `${path} accepts POST only`, { allow: "POST" });
     }
     try {
-      if (isResults) return await handleResults(parapet, request);
-      return isApi ? await handleApi(state, env, request, url) : await handleGuard(parapet, request);
+      return isApi ? await handleApi(state, env, request, url) : await handleGuard(parapet, request, isResults);
     } catch (e) {
       // A client stream that broke while being read, or a trap in the guard endpoint.
       console.error(`parapet: ${path} failed: ${e && e.stack ? e.stack : e}`);

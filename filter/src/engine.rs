@@ -534,21 +534,7 @@ impl Guard {
     }
 
     fn guard_results(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Result<serde_json::Value, ApiError> {
-        self.check_size(body.len())?;
-        let req = GuardRequest::parse(body, self.config.max_messages)?;
-        if pinned && req.project_id.is_some() && req.project_id.as_deref() != ctx.project {
-            return Err(ApiError::invalid(
-                "project_mismatch",
-                "project_id",
-                "`project_id` differs from the project this route or API key is bound to",
-            ));
-        }
-        let project = if pinned { ctx.project } else { req.project_id.as_deref().or(ctx.project) };
-        let policy = self.resolve(project)?;
-        let v = self.screen(policy, project, &req.messages);
-        if v.any(Act::Failed) {
-            return Err(detector_failed(&v));
-        }
+        let (req, policy, v) = self.guard_screen(body, ctx, pinned)?;
         let mut results = Vec::with_capacity(policy.detectors.len());
         let mut findings = Vec::new();
         for (d, b) in policy.detectors.iter().zip(&v.breakdown) {
@@ -601,7 +587,9 @@ impl Guard {
         Ok(serde_json::json!({ "results": results }))
     }
 
-    fn guard_verdict_for(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Result<(GuardResponse, Verdict), ApiError> {
+    /// A guard request body parsed, its policy chosen and screened (the guard endpoints' common
+    /// part): the project is the body's `project_id` unless a route or key pinned it.
+    fn guard_screen(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Result<(GuardRequest, &Policy, Verdict), ApiError> {
         self.check_size(body.len())?;
         let req = GuardRequest::parse(body, self.config.max_messages)?;
         if pinned && req.project_id.is_some() && req.project_id.as_deref() != ctx.project {
@@ -617,6 +605,11 @@ impl Guard {
         if v.any(Act::Failed) {
             return Err(detector_failed(&v));
         }
+        Ok((req, policy, v))
+    }
+
+    fn guard_verdict_for(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Result<(GuardResponse, Verdict), ApiError> {
+        let (req, _, v) = self.guard_screen(body, ctx, pinned)?;
         let acted = |a: Act| v.acted(a);
         let (block, mask, would_block, would_mask) = (acted(Act::Block), acted(Act::Mask), acted(Act::WouldBlock), acted(Act::WouldMask));
         let resp = GuardResponse {

@@ -76,18 +76,11 @@ pub const RULE_DETECTORS: &[&str] = &[
     "unknown_links",
 ];
 
-/// Detectors whose findings are replaced in logged content, whatever the policy runs (a
-/// policy's own `pii/custom` patterns are added to these).
-pub const LOG_MASKED: &[&str] = &[
-    "pii/address",
-    "pii/credit_card",
-    "pii/email",
-    "pii/iban_code",
-    "pii/ip_address",
-    "pii/phone_number",
-    "pii/secret",
-    "pii/us_social_security_number",
-];
+/// Detectors whose findings are replaced in logged content, whatever the policy runs: every
+/// `pii/*` rule detector (a policy's own `pii/custom` patterns are added to these).
+pub fn log_masked() -> impl Iterator<Item = &'static str> {
+    RULE_DETECTORS.iter().copied().filter(|t| t.starts_with("pii/") && *t != "pii/custom")
+}
 
 pub fn is_known(name: &str) -> bool {
     MODEL_DETECTORS.contains(&name) || RULE_DETECTORS.contains(&name)
