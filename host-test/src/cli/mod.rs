@@ -1,11 +1,15 @@
 //! The `parapet` command line.
 //!
 //! Exit codes: 0 success; 1 the command ran and found a problem (`verify` mismatches or an
-//! empty corpus); 2 a setup or usage error (bad flag, unreadable file, invalid config, module
+//! empty corpus, `eval` error answers, malformed log lines skipped by `logs export` and
+//! `report`); 2 a setup or usage error (bad flag, unreadable file, invalid config, module
 //! that does not load).
 
 mod eval;
 mod http;
+mod logs;
+mod report;
+mod s3;
 mod screen;
 mod serve;
 mod verify;
@@ -30,6 +34,10 @@ Commands:
   serve    Serve POST /v2/guard over HTTP/1.1 from the module
   verify   Check that the module answers a corpus byte for byte like the native core
   eval     Measure TPR, FPR, precision, AUC and latency on a labelled JSONL file
+  logs     Export screening logs into the SIEM layout: parapet logs export LOG... --out DIR
+           (or --bucket s3://NAME/PREFIX)
+  report   Render screening logs as one self-contained HTML page: parapet report LOGS...
+           --out report.html
   version  Print versions
   help     Print this help, or a command's: parapet help screen
 
@@ -46,7 +54,8 @@ Global options (also accepted after the command):
   -h, --help           Print help
   -V, --version        Print version
 
-Exit status: 0 ok; 1 verify found mismatches or an empty corpus; 2 setup or usage error.";
+Exit status: 0 ok; 1 verify found mismatches or an empty corpus, eval got error answers,
+logs export or report skipped malformed lines; 2 setup or usage error.";
 
 const SCREEN_HELP: &str = "\
 Guard requests on stdin through the module, as POST <guard_path> (default /v2/guard).
@@ -184,6 +193,8 @@ fn command_flags(cmd: &str) -> (&'static [&'static str], &'static str) {
         "serve" => (&["--addr", "--config", "--workers", "--log"], SERVE_HELP),
         "verify" => (&["--config", "--project", "--show"], VERIFY_HELP),
         "eval" => (&["--policy", "--detector", "--config"], EVAL_HELP),
+        "logs" => (&["--out", "--bucket", "--endpoint", "--region", "--utc-offset"], logs::LOGS_HELP),
+        "report" => (&["--out", "--title", "--utc-offset"], report::REPORT_HELP),
         _ => (&[], MAIN_HELP),
     }
 }
@@ -192,6 +203,7 @@ fn command_flags(cmd: &str) -> (&'static [&'static str], &'static str) {
 fn command_switches(cmd: &str) -> &'static [&'static str] {
     match cmd {
         "eval" => &["--json", "--native"],
+        "logs" => &["--force"],
         _ => &[],
     }
 }
@@ -283,16 +295,24 @@ fn parse(args: &[String]) -> CliResult<Parsed> {
     match cmd.as_str() {
         "help" => {
             let topic = flags.positionals.first().map(String::as_str).unwrap_or("");
-            return Ok(Parsed::Print(command_flags(topic).1.to_string()));
+            return Ok(Parsed::Print(help_text(topic, &flags.positionals[flags.positionals.len().min(1)..]).to_string()));
         }
         "version" => return Ok(Parsed::Print(version_text())),
-        "screen" | "serve" | "verify" | "eval" => {}
+        "screen" | "serve" | "verify" | "eval" | "logs" | "report" => {}
         other => return Err(CliError::usage(format!("unknown command {other:?}; see `parapet --help`"))),
     }
     if help {
-        return Ok(Parsed::Print(command_flags(&cmd).1.to_string()));
+        return Ok(Parsed::Print(help_text(&cmd, &flags.positionals).to_string()));
     }
     Ok(Parsed::Run { cmd, global, flags })
+}
+
+/// A command's help; `logs export` has its own.
+fn help_text(cmd: &str, rest: &[String]) -> &'static str {
+    match (cmd, rest.first().map(String::as_str)) {
+        ("logs", Some("export")) => logs::EXPORT_HELP,
+        _ => command_flags(cmd).1,
+    }
 }
 
 fn version_text() -> String {
@@ -317,6 +337,8 @@ pub fn main() -> ExitCode {
             "screen" => screen::run(&global, &flags),
             "serve" => serve::run(&global, &flags),
             "eval" => eval::run(&global, &flags),
+            "logs" => logs::run(&flags),
+            "report" => report::run(&flags),
             _ => verify::run(&global, &flags),
         },
     });
@@ -509,6 +531,15 @@ mod tests {
         assert!(parse(&args("verify --show")).is_err());
         assert!(matches!(parse(&args("serve --help")), Ok(Parsed::Print(t)) if t.contains("--addr")));
         assert!(matches!(parse(&args("help verify")), Ok(Parsed::Print(t)) if t.contains("CORPUS")));
+        assert!(matches!(parse(&args("logs export --help")), Ok(Parsed::Print(t)) if t.contains("--bucket")));
+        assert!(matches!(parse(&args("help logs export")), Ok(Parsed::Print(t)) if t.contains("--utc-offset")));
+        assert!(matches!(parse(&args("report -h")), Ok(Parsed::Print(t)) if t.contains("--title")));
+        let Ok(Parsed::Run { cmd, flags, .. }) = parse(&args("logs export a.jsonl b.jsonl --out d --force --utc-offset=+05:30")) else { panic!() };
+        assert_eq!(cmd, "logs");
+        assert_eq!(flags.positionals, vec!["export", "a.jsonl", "b.jsonl"]);
+        assert!(flags.has("--force"));
+        assert_eq!(flags.get("--utc-offset"), Some("+05:30"));
+        assert!(parse(&args("report a.jsonl --force")).is_err());
         let Ok(Parsed::Run { flags, .. }) = parse(&args("verify c.jsonl --config=x.json")) else { panic!() };
         assert_eq!(flags.positionals, vec!["c.jsonl"]);
         assert_eq!(flags.get("--config"), Some("x.json"));
