@@ -27,11 +27,26 @@
 //! // Screening log records (config `logging`): one JSON line, or undefined when none is due.
 //! r.logRecord; d.logRecord; s.takeLogRecord();
 //! p.isResultsPath(path); p.resultsAs(bodyBytes, who, requestId, contentEncoding);   // `<guard_path>/results`, not logged
+//! // Threat posture (kept in this isolate's memory, see below):
+//! p.isPosturePath(path); p.posture();             // `GET /v2/posture`: Reply
+//! r.headers; d.replyHeaders;                      // flat headers of a local answer (x-parapet-posture, content-type)
+//! d.forbiddenTools; s.forbidTools(d.forbiddenTools); // posture `scoped`: calls the response may not make
+//! r.postureRecord; d.postureRecord;               // a mode transition's log record, or undefined
 //! ```
+//!
+//! Posture state: a Workers isolate has no memory shared with other isolates and no
+//! compare-and-swap store that a request can read synchronously, so each `Parapet` keeps its
+//! projects' posture in the isolate's own memory ([`parapet_filter::posture::LocalStore`]).
+//! An isolate runs one request's wasm at a time, so no update is lost; isolates in other
+//! locations (or a fresh isolate) keep their own. The closest shared equivalent, a Durable
+//! Object per project, costs a network round trip per request; `docs/posture.md` says when to
+//! use it.
 
 use std::rc::Rc;
 
+use parapet_filter::govern::{PostureCtx, PostureNote};
 use parapet_filter::log::{Content, Direction, HostFacts, Screening};
+use parapet_filter::posture::LocalStore;
 use parapet_filter::{ApiError, Caller, FailMode, Guard, HttpReply, Mode, ProxyDecision, RequestCtx, StreamStep};
 use wasm_bindgen::prelude::*;
 
@@ -64,6 +79,17 @@ pub fn version() -> String {
 #[wasm_bindgen]
 pub struct Parapet {
     guard: Rc<Guard>,
+    /// The projects' posture, in this isolate's memory (shared with its response screens).
+    store: Rc<LocalStore>,
+}
+
+/// The transition record of a screening's posture note, if its mode or alarm changed.
+fn transition_record(guard: &Guard, note: Option<&PostureNote>, request_id: Option<&str>) -> Option<String> {
+    guard.transition_record(note?, date_now() as u64, "worker", request_id)
+}
+
+fn flat(headers: &[(&'static str, String)]) -> Vec<String> {
+    headers.iter().flat_map(|(k, v)| [k.to_string(), v.clone()]).collect()
 }
 
 /// Screening one upstream response (see `parapet_filter::response`). The worker applies the
@@ -71,6 +97,9 @@ pub struct Parapet {
 #[wasm_bindgen]
 pub struct ResponseScreen {
     guard: Rc<Guard>,
+    store: Rc<LocalStore>,
+    /// The posture transition the response caused, as a log record (returned once).
+    posture_log: Option<String>,
     screen: parapet_filter::ResponseScreen,
     /// Set by the `feed` that blocked: the status a response whose headers are not yet sent gets.
     blocked_status: Option<u16>,
@@ -86,6 +115,9 @@ impl ResponseScreen {
             self.outcome = Some(s.outcome.as_str());
             self.detected = s.detected.clone();
             self.log = record(&self.guard, &s, Content::Messages(&messages), self.started, None);
+            let pc = PostureCtx { store: &*self.store, now_ms: date_now() as u64 };
+            let note = self.guard.posture_after_response(&s, Some(&pc));
+            self.posture_log = transition_record(&self.guard, note.as_ref(), None);
         }
     }
 }
@@ -115,6 +147,13 @@ impl ResponseScreen {
     #[wasm_bindgen(getter, js_name = holdsBody)]
     pub fn holds_body(&self) -> bool {
         !self.screen.is_stream() && self.guard.config().mode == Mode::Block
+    }
+
+    /// Forbids calls to these tools (a decision's `forbiddenTools`): call before reading the
+    /// header edits.
+    #[wasm_bindgen(js_name = forbidTools)]
+    pub fn forbid_tools(&mut self, tools: Vec<String>) {
+        self.screen.forbid_tools(&tools);
     }
 
     /// Feeds one body chunk (`end` on the last, possibly empty); returns the bytes to send on.
@@ -167,6 +206,12 @@ impl ResponseScreen {
     pub fn take_log_record(&mut self) -> Option<String> {
         self.log.take()
     }
+
+    /// The posture transition the response caused, as a log record (returned once).
+    #[wasm_bindgen(js_name = takePostureRecord)]
+    pub fn take_posture_record(&mut self) -> Option<String> {
+        self.posture_log.take()
+    }
 }
 
 /// An HTTP answer from the core: a status and a JSON body.
@@ -175,6 +220,8 @@ pub struct Reply {
     status: u16,
     body: Vec<u8>,
     log: Option<String>,
+    headers: Vec<String>,
+    posture_log: Option<String>,
 }
 
 #[wasm_bindgen]
@@ -195,11 +242,23 @@ impl Reply {
     pub fn log_record(&self) -> Option<String> {
         self.log.clone()
     }
+
+    /// Headers of the answer besides `content-type: application/json`, flat.
+    #[wasm_bindgen(getter)]
+    pub fn headers(&self) -> Vec<String> {
+        self.headers.clone()
+    }
+
+    /// The posture transition this call caused, as a log record, or `undefined`.
+    #[wasm_bindgen(getter, js_name = postureRecord)]
+    pub fn posture_record(&self) -> Option<String> {
+        self.posture_log.clone()
+    }
 }
 
 impl From<HttpReply> for Reply {
     fn from(r: HttpReply) -> Reply {
-        Reply { status: r.status, body: r.body, log: None }
+        Reply { status: r.status, body: r.body, log: None, headers: Vec::new(), posture_log: None }
     }
 }
 
@@ -212,6 +271,9 @@ pub struct Decision {
     detected: Vec<String>,
     body: Option<Vec<u8>>,
     log: Option<String>,
+    reply_headers: Vec<String>,
+    forbidden_tools: Vec<String>,
+    posture_log: Option<String>,
 }
 
 /// The caller's project, as [`Guard::identify`] picked it (or why it could not).
@@ -282,12 +344,40 @@ impl Decision {
     pub fn log_record(&self) -> Option<String> {
         self.log.clone()
     }
+
+    /// Headers of the answer when not forwarding, flat; a `content-type` among them replaces
+    /// `application/json` (an `inquiry` reply to a streamed request is an event stream).
+    #[wasm_bindgen(getter, js_name = replyHeaders)]
+    pub fn reply_headers(&self) -> Vec<String> {
+        self.reply_headers.clone()
+    }
+
+    /// Tools the response may not call (the project's posture is `scoped` or higher).
+    #[wasm_bindgen(getter, js_name = forbiddenTools)]
+    pub fn forbidden_tools(&self) -> Vec<String> {
+        self.forbidden_tools.clone()
+    }
+
+    /// The posture transition this request caused, as a log record, or `undefined`.
+    #[wasm_bindgen(getter, js_name = postureRecord)]
+    pub fn posture_record(&self) -> Option<String> {
+        self.posture_log.clone()
+    }
 }
 
 impl From<ProxyDecision> for Decision {
     fn from(d: ProxyDecision) -> Decision {
-        let headers = d.response_headers.into_iter().flat_map(|(k, v)| [k.to_string(), v]).collect();
-        Decision { reply: d.reply, headers, outcome: d.outcome.as_str(), detected: d.detected, body: d.body, log: None }
+        Decision {
+            headers: flat(&d.response_headers),
+            reply_headers: flat(&d.reply_headers),
+            forbidden_tools: d.forbidden_tools,
+            reply: d.reply,
+            outcome: d.outcome.as_str(),
+            detected: d.detected,
+            body: d.body,
+            log: None,
+            posture_log: None,
+        }
     }
 }
 
@@ -295,9 +385,17 @@ impl Parapet {
     /// The decision for a request to `path`, with its log record.
     fn decide_logged(&self, d: ProxyDecision, format: Option<parapet_filter::Format>, project: Option<&str>, body: Content<'_>, started: f64, request_id: Option<&str>) -> Decision {
         let log = format.and_then(|f| record(&self.guard, &d.screening(f, Direction::Input, project), body, started, request_id));
+        let posture_log = transition_record(&self.guard, d.posture.as_ref(), request_id);
         let mut out = Decision::from(d);
         out.log = log;
+        out.posture_log = posture_log;
         out
+    }
+
+    /// The posture context of a request now: this isolate's store and clock.
+    fn posture_ctx(&self) -> PostureCtx<'_> {
+        // `as` from f64 saturates; the clock is never negative.
+        PostureCtx { store: &*self.store, now_ms: date_now() as u64 }
     }
 }
 
@@ -318,7 +416,12 @@ impl Parapet {
     /// Compiles a config (JSON text; empty means `{}`). The error text names the bad field.
     #[wasm_bindgen(constructor)]
     pub fn new(config_json: &str) -> Result<Parapet, JsError> {
-        Guard::new(config_json.as_bytes()).map(|guard| Parapet { guard: Rc::new(guard) }).map_err(|e| JsError::new(&e.to_string()))
+        let guard = Guard::new(config_json.as_bytes()).map_err(|e| JsError::new(&e.to_string()))?;
+        let store = LocalStore::default();
+        for project in guard.posture_projects() {
+            parapet_filter::posture::init(&store, project.as_deref()).map_err(|e| JsError::new(&e))?;
+        }
+        Ok(Parapet { guard: Rc::new(guard), store: Rc::new(store) })
     }
 
     /// Starts screening the origin's response to a screened API request to `path`; `undefined`
@@ -328,8 +431,17 @@ impl Parapet {
     pub fn start_response(&self, path: &str, status: u16, content_type: Option<String>, project: Option<String>, has_body: bool) -> Option<ResponseScreen> {
         let format = self.guard.api_format(path)?;
         let screen = self.guard.start_response(format, status, content_type.as_deref(), None, project.as_deref(), has_body)?;
-        let mut r =
-            ResponseScreen { guard: Rc::clone(&self.guard), screen, blocked_status: None, outcome: None, detected: Vec::new(), log: None, started: date_now() };
+        let mut r = ResponseScreen {
+            guard: Rc::clone(&self.guard),
+            store: Rc::clone(&self.store),
+            posture_log: None,
+            screen,
+            blocked_status: None,
+            outcome: None,
+            detected: Vec::new(),
+            log: None,
+            started: date_now(),
+        };
         r.note_outcome();
         Some(r)
     }
@@ -348,7 +460,7 @@ impl Parapet {
         let started = date_now();
         match self.guard.api_format(path) {
             Some(format) => {
-                let d = self.guard.decide_request(format, body, &ctx);
+                let d = self.guard.decide_request_governed(format, body, &ctx, Some(&self.posture_ctx()));
                 self.decide_logged(d, Some(format), ctx.project, Content::Body(body), started, ctx.request_id)
             }
             None => self.guard.decide_unscreenable(&ApiError::new(404, "not_screened", format!("{path} is not an API path Parapet screens"))).into(),
@@ -415,9 +527,22 @@ impl Parapet {
 
     fn guard_logged(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Reply {
         let started = date_now();
-        let (reply, s) = self.guard.guard_exchange(body, ctx, pinned);
+        let (reply, s, note) = self.guard.guard_exchange_governed(body, ctx, pinned, Some(&self.posture_ctx()));
         let log = record(&self.guard, &s, Content::Body(body), started, ctx.request_id);
-        Reply { status: reply.status, body: reply.body, log }
+        let headers = note.iter().flat_map(|n| [parapet_filter::govern::HEADER_POSTURE.to_string(), n.header()]).collect();
+        let posture_log = transition_record(&self.guard, note.as_ref(), ctx.request_id);
+        Reply { status: reply.status, body: reply.body, log, headers, posture_log }
+    }
+
+    /// `GET <posture_path>`: every project's posture in this isolate.
+    pub fn posture(&self) -> Reply {
+        self.guard.posture_http(&*self.store, date_now() as u64).into()
+    }
+
+    /// Is `path` (query ignored) the posture endpoint?
+    #[wasm_bindgen(js_name = isPosturePath)]
+    pub fn is_posture_path(&self, path: &str) -> bool {
+        self.guard.is_posture_path(path)
     }
 
     /// [`Parapet::screen_request`] for an identified caller.

@@ -70,8 +70,11 @@ function errorResponse(status, code, message, extraHeaders = {}) {
   return new Response(body, { status, headers: { ...JSON_HEADERS, ...extraHeaders } });
 }
 
-function coreResponse(status, body) {
-  return new Response(body, { status, headers: JSON_HEADERS });
+// `extra`: a flat [name, value, ...] list from the core (a `content-type` in it replaces JSON's).
+function coreResponse(status, body, extra = []) {
+  const headers = new Headers(JSON_HEADERS);
+  for (let i = 0; i + 1 < extra.length; i += 2) headers.set(extra[i], extra[i + 1]);
+  return new Response(body, { status, headers });
 }
 
 // Reads the body, keeping at most `max + 1` bytes. Returns `{ bytes }`, or `{ tooLarge, size,
@@ -193,6 +196,9 @@ function requestId(request) {
 function emit(x) {
   const rec = x.logRecord;
   if (rec !== undefined) console.log(rec);
+  // A posture transition is always recorded.
+  const transition = x.postureRecord;
+  if (transition !== undefined) console.log(transition);
 }
 
 // The guard endpoint and its tuning endpoint (`results`): read capped, identify, ask the core.
@@ -220,7 +226,7 @@ async function handleGuard(parapet, request, results) {
   }
   try {
     if (!results) emit(r);
-    return coreResponse(r.status, r.body);
+    return coreResponse(r.status, r.body, r.headers);
   } finally {
     r.free();
   }
@@ -229,7 +235,7 @@ async function handleGuard(parapet, request, results) {
 async function handleApi(state, env, request, url) {
   const parapet = state.parapet;
   const read = await readCapped(request, parapet.maxBodyBytes);
-  let forwardNow, status, body, headers, outcome, detected, forwardBody, project;
+  let forwardNow, status, body, headers, outcome, detected, forwardBody, project, replyHeaders, forbiddenTools;
   try {
     const who = identify(parapet, request, url.pathname);
     let d;
@@ -242,7 +248,7 @@ async function handleApi(state, env, request, url) {
       who.free();
     }
     try {
-      ({ forward: forwardNow, status, body, headers, outcome, detected, forwardBody } = d);
+      ({ forward: forwardNow, status, body, headers, outcome, detected, forwardBody, replyHeaders, forbiddenTools } = d);
       emit(d);
     } finally {
       d.free();
@@ -260,6 +266,7 @@ async function handleApi(state, env, request, url) {
     headers = ["x-parapet-failed-open", "internal"];
     outcome = "failed_open";
     detected = [];
+    forbiddenTools = [];
   }
   if (outcome !== "clean") {
     // One line per request that was not simply clean; never the body (it may hold the secret).
@@ -271,16 +278,18 @@ async function handleApi(state, env, request, url) {
   }
   if (!forwardNow) {
     if (read.tooLarge && read.body) read.body.cancel().catch(() => {});
-    return coreResponse(status, body);
+    return coreResponse(status, body, replyHeaders);
   }
-  // Mask mode: the rewritten body (fetch sets its content-length).
+  // Mask mode (or tools the posture removed): the rewritten body (fetch sets its content-length).
   const response = await forward(env, request, url, read.tooLarge ? read.body : (forwardBody ?? read.bytes), headers);
-  return screenResponse(state, url, project, response);
+  return screenResponse(state, url, project, response, forbiddenTools);
 }
 
 function logResponse(screen, url) {
   const rec = screen.takeLogRecord();
   if (rec !== undefined) console.log(rec);
+  const transition = screen.takePostureRecord();
+  if (transition !== undefined) console.log(transition);
   const outcome = screen.takeOutcome();
   if (outcome === undefined || outcome === "clean") return;
   const parts = [`response outcome=${outcome}`, `path=${url.pathname}`];
@@ -303,11 +312,13 @@ function concat(parts) {
 
 // Screens the origin's answer to a screened API request. The core decides what is sent; this
 // only applies its header edits and pipes the body through it.
-async function screenResponse(state, url, project, response) {
+async function screenResponse(state, url, project, response, forbiddenTools) {
   const parapet = state.parapet;
   let screen;
   try {
     screen = parapet.startResponse(url.pathname, response.status, response.headers.get("content-type") ?? undefined, project, response.body !== null);
+    // Before the header edits are read: a forbidden call needs the body held.
+    if (screen !== undefined && forbiddenTools.length) screen.forbidTools(forbiddenTools);
   } catch (e) {
     console.error(`parapet: screening the response to ${url.pathname} failed: ${e && e.stack ? e.stack : e}`);
     loaded = null;
@@ -409,6 +420,17 @@ export default {
     const parapet = state.parapet;
     const url = new URL(request.url);
     const path = url.pathname;
+    if (parapet.isPosturePath(path)) {
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        return errorResponse(405, "method_not_allowed", `${path} accepts GET only`, { allow: "GET, HEAD" });
+      }
+      const r = parapet.posture();
+      try {
+        return coreResponse(r.status, r.body);
+      } finally {
+        r.free();
+      }
+    }
     const isResults = parapet.isResultsPath(path);
     const isGuard = isResults || parapet.isGuardPath(path);
     // Only POST bodies are screened; other methods on an API path (no body) pass, as in Envoy.

@@ -19,6 +19,11 @@
 //! response headers by then, so a blocked JSON response keeps the upstream status and gets the
 //! error JSON as its body; a blocked stream ends with the API's in-stream error event.
 //!
+//! The project's threat posture ([`parapet_filter::posture`]) lives in Envoy's shared data,
+//! which every worker VM of the plugin sees: each screening reads the state and writes it back
+//! with compare-and-swap, retrying on a lost race, so concurrent workers lose no update.
+//! `GET <posture_path>` (`/v2/posture` beside `/v2/guard`) answers every project's mode.
+//!
 //! Headers are always continued and the body is paused until `end_of_stream`: Envoy 1.40 turns
 //! a paused header phase into StopAllIteration and would never hand the body to the filter.
 //! The filter chain therefore puts Envoy's buffer filter *after* this one, so the router sees
@@ -29,12 +34,14 @@ mod metrics;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use parapet_filter::response::UPSTREAM_ACCEPT_ENCODING;
 use parapet_filter::config::LogSink;
+use parapet_filter::govern::{PostureCtx, PostureNote};
+use parapet_filter::posture::{self, PostureStore};
+use parapet_filter::response::UPSTREAM_ACCEPT_ENCODING;
 use parapet_filter::log::{Content, Direction, HostFacts, Kind, Screening};
 use parapet_filter::{Caller, Format, Guard, HttpReply, Outcome, ProxyDecision, RequestCtx, ResponseScreen, StreamStep};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, ContextType, LogLevel, Status};
 
 use crate::metrics::{Metrics, SeriesId};
 
@@ -42,6 +49,39 @@ proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
+
+/// Envoy's shared data as the posture store: one key per project, shared by every VM of the
+/// plugin, with Envoy's compare-and-swap tokens.
+struct SharedData;
+
+impl PostureStore for SharedData {
+    fn load(&self, key: &str) -> Result<Option<(Vec<u8>, u32)>, String> {
+        match proxy_wasm::hostcalls::get_shared_data(key) {
+            Ok((Some(bytes), cas)) => Ok(Some((bytes, cas.unwrap_or(0)))),
+            Ok((None, _)) | Err(Status::NotFound) => Ok(None),
+            Err(e) => Err(format!("shared data {key}: {e:?}")),
+        }
+    }
+
+    fn store(&self, key: &str, value: &[u8], cas: u32) -> Result<bool, String> {
+        match proxy_wasm::hostcalls::set_shared_data(key, Some(value), (cas != 0).then_some(cas)) {
+            Ok(()) => Ok(true),
+            Err(Status::CasMismatch) => Ok(false),
+            Err(e) => Err(format!("shared data {key}: {e:?}")),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch by the host's clock.
+fn now_ms() -> Option<u64> {
+    metrics::now().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The posture context of a screening now; without a clock the posture is not updated (and the
+/// request is governed as if it kept none), which is logged.
+fn posture_ctx() -> Option<PostureCtx<'static>> {
+    now_ms().map(|now_ms| PostureCtx { store: &SharedData, now_ms })
+}
 
 #[derive(Default)]
 struct Root {
@@ -67,6 +107,13 @@ impl RootContext for Root {
                     .ok();
                 }
                 self.metrics = Some(Rc::new(Metrics::define(guard.config())));
+                // Created before this VM serves, so the one unconditional write never races an
+                // update (shared data outlives a configuration: a new one keeps the state).
+                for project in guard.posture_projects() {
+                    if let Err(e) = posture::init(&SharedData, project.as_deref()) {
+                        proxy_wasm::hostcalls::log(LogLevel::Error, &format!("posture store: {e}")).ok();
+                    }
+                }
                 let named = proxy_wasm::hostcalls::get_property(vec!["parapet_host"]).ok().flatten().and_then(|b| String::from_utf8(b).ok());
                 self.host = Rc::from(named.as_deref().unwrap_or("envoy"));
                 self.guard = Some(Rc::new(guard));
@@ -96,6 +143,7 @@ impl RootContext for Root {
             api_format: None,
             response: None,
             response_time: Some(Duration::ZERO),
+            forbidden_tools: Vec::new(),
         }))
     }
 
@@ -112,6 +160,8 @@ enum Route {
     Guard,
     /// `POST guard_path/results`: the tuning endpoint, answered locally, not logged.
     Results,
+    /// `GET <posture_path>`: every project's posture, answered locally.
+    Posture,
     /// `POST` to an LLM API path: screen, then forward or answer.
     Api(Format),
     /// Already answered locally.
@@ -133,6 +183,8 @@ struct Http {
     response: Option<ResponseScreen>,
     /// Time spent in the core screening the response so far (`None` once the clock failed).
     response_time: Option<Duration>,
+    /// Tools the response may not call (the project's posture is `scoped` or higher).
+    forbidden_tools: Vec<String>,
 }
 
 /// Microseconds for a log record (0 without a clock).
@@ -146,9 +198,29 @@ impl Http {
         if !self.guard.log_wanted(s) {
             return;
         }
-        let time_ms = metrics::now().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
-        let facts = HostFacts { time_ms, host: &self.host, latency_us, request_id: self.request_id.as_deref() };
+        let facts = HostFacts { time_ms: now_ms().unwrap_or(0), host: &self.host, latency_us, request_id: self.request_id.as_deref() };
         let line = self.guard.log_record(s, content, &facts);
+        self.emit_line(line);
+    }
+
+    /// What a screening did to the project's posture: its gauges, and a transition record
+    /// (always written: with no sink configured it goes to Envoy's log as a warning).
+    fn posture_effects(&self, note: Option<&PostureNote>) {
+        let Some(note) = note else { return };
+        self.metrics.posture(note);
+        if let Some(e) = &note.error {
+            proxy_wasm::hostcalls::log(LogLevel::Error, &format!("posture of project {:?} not updated: {e}", note.project)).ok();
+        }
+        let Some(line) = self.guard.transition_record(note, now_ms().unwrap_or(0), &self.host, self.request_id.as_deref()) else { return };
+        if self.guard.config().logging.sink == LogSink::None {
+            proxy_wasm::hostcalls::log(LogLevel::Warn, &format!("parapet.posture {line}")).ok();
+        } else {
+            self.emit_line(line);
+        }
+    }
+
+    /// One record line to the configured sink.
+    fn emit_line(&self, line: String) {
         let cfg = &self.guard.config().logging;
         if cfg.sink == LogSink::Http {
             if let Some(cluster) = cfg.cluster.as_deref() {
@@ -175,6 +247,8 @@ impl Http {
         let series = self.metrics.series(self.project.as_deref());
         self.metrics.response_outcome(series, outcome, &detected, self.response_time);
         self.emit(&screening, Content::Messages(&messages), micros(self.response_time));
+        let note = self.guard.posture_after_response(&screening, posture_ctx().as_ref());
+        self.posture_effects(note.as_ref());
         let Some(screen) = self.response.as_ref() else { return };
         if outcome != Outcome::Clean {
             let cause = screen.cause().map(|c| format!(" cause={c}")).unwrap_or_default();
@@ -203,6 +277,8 @@ impl Http {
                 detected: Vec::new(),
                 verdict: None,
                 error: Some(e.clone()),
+                posture: None,
+                shadow: None,
             };
             self.emit(&s, Content::None, 0);
         }
@@ -210,8 +286,18 @@ impl Http {
     }
 
     fn reply(&mut self, r: &HttpReply) -> Action {
+        self.reply_with(r, &[])
+    }
+
+    /// A local answer; `headers` come with it (a `content-type` among them replaces JSON's).
+    fn reply_with(&mut self, r: &HttpReply, headers: &[(&'static str, String)]) -> Action {
         self.route = Route::Done;
-        self.send_http_response(u32::from(r.status), vec![("content-type", "application/json")], Some(&r.body));
+        let mut all: Vec<(&str, &str)> = Vec::with_capacity(headers.len() + 1);
+        if !headers.iter().any(|(k, _)| *k == "content-type") {
+            all.push(("content-type", "application/json"));
+        }
+        all.extend(headers.iter().map(|(k, v)| (*k, v.as_str())));
+        self.send_http_response(u32::from(r.status), all, Some(&r.body));
         Action::Pause
     }
 
@@ -235,10 +321,17 @@ impl Http {
             Route::Guard => {
                 self.metrics.guard_request();
                 let start = metrics::now();
-                let (r, screening) = self.guard.guard_exchange(body, &self.ctx(), self.pinned);
+                let pc = posture_ctx();
+                let (r, screening, note) = self.guard.guard_exchange_governed(body, &self.ctx(), self.pinned, pc.as_ref());
                 let took = metrics::since(start);
                 self.metrics.guard_latency(took);
                 self.emit(&screening, Content::Body(body), micros(took));
+                self.posture_effects(note.as_ref());
+                let headers: Vec<(&'static str, String)> = note.iter().map(|n| (parapet_filter::govern::HEADER_POSTURE, n.header())).collect();
+                self.reply_with(&r, &headers)
+            }
+            Route::Posture => {
+                let r = self.guard.posture_http(&SharedData, now_ms().unwrap_or(0));
                 self.reply(&r)
             }
             Route::Results => {
@@ -248,7 +341,8 @@ impl Http {
             }
             Route::Api(format) => {
                 let start = metrics::now();
-                let d = self.guard.decide_request(format, body, &self.ctx());
+                let pc = posture_ctx();
+                let d = self.guard.decide_request_governed(format, body, &self.ctx(), pc.as_ref());
                 let took = metrics::since(start);
                 self.metrics.outcome(self.series(), d.outcome, &d.detected, took);
                 let screening = d.screening(format, Direction::Input, self.project.as_deref());
@@ -260,15 +354,18 @@ impl Http {
                     )
                     .ok();
                 }
+                self.posture_effects(d.posture.as_ref());
+                self.forbidden_tools.clone_from(&d.forbidden_tools);
                 self.response_headers = d.response_headers;
                 if let Some(masked) = &d.body {
-                    // Mask mode: the upstream gets the rewritten body. Its content-length was
-                    // dropped in the header phase (headers are read-only here); the buffer filter
-                    // after this one sets it from the final body.
+                    // Mask mode (or tools removed by the posture): the upstream gets the
+                    // rewritten body. Its content-length was dropped in the header phase
+                    // (headers are read-only here); the buffer filter after this one sets it
+                    // from the final body.
                     self.set_http_request_body(0, body.len(), masked);
                 }
                 match d.reply {
-                    Some(r) => self.reply(&r),
+                    Some(r) => self.reply_with(&r, &d.reply_headers),
                     None => Action::Continue,
                 }
             }
@@ -315,7 +412,7 @@ impl Http {
                 let d = self.guard.decide_unscreenable_for(self.project.as_deref(), &e);
                 self.unscreenable(d, self.series())
             }
-            Route::Pass | Route::Done => Action::Continue,
+            Route::Posture | Route::Pass | Route::Done => Action::Continue,
         }
     }
 }
@@ -329,11 +426,19 @@ impl HttpContext for Http {
         self.route = match self.guard.api_format(&path) {
             _ if self.guard.is_guard_path(&path) => Route::Guard,
             _ if self.guard.is_results_path(&path) => Route::Results,
+            _ if self.guard.is_posture_path(&path) => Route::Posture,
             Some(format) if method == "POST" => Route::Api(format),
             _ => Route::Pass,
         };
         if self.route == Route::Pass {
             return Action::Continue;
+        }
+        if self.route == Route::Posture {
+            if method != "GET" && method != "HEAD" {
+                let e = parapet_filter::ApiError::new(405, "method_not_allowed", format!("{path} accepts GET only"));
+                return self.reply(&HttpReply::error(&e));
+            }
+            return self.finish(&[]);
         }
         self.metrics.request();
         if matches!(self.route, Route::Guard | Route::Results) && method != "POST" {
@@ -367,7 +472,7 @@ impl HttpContext for Http {
                 // A body that may be rewritten must not keep its original length: Envoy lets
                 // the filter change headers only now, so drop it and let the buffer filter
                 // (or chunked framing, without one) frame the body that is forwarded.
-                if matches!(self.route, Route::Api(_)) && guard.may_mask(self.project.as_deref()) {
+                if matches!(self.route, Route::Api(_)) && guard.may_rewrite(self.project.as_deref()) {
                     self.set_http_request_header("content-length", None);
                 }
             }
@@ -407,6 +512,7 @@ impl HttpContext for Http {
         match self.route {
             Route::Pass => return Action::Continue,
             Route::Done => return Action::Pause,
+            Route::Posture => return Action::Continue,
             Route::Guard | Route::Results | Route::Api(_) => {}
         }
         if body_size > self.guard.config().max_body_bytes {
@@ -438,6 +544,10 @@ impl HttpContext for Http {
             self.project.as_deref(),
             !end_of_stream,
         );
+        if let Some(screen) = self.response.as_mut() {
+            // Before the header edits are read: a forbidden call needs the body held.
+            screen.forbid_tools(&self.forbidden_tools);
+        }
         self.response_timed(start);
         if let Some(screen) = &self.response {
             self.metrics.response();

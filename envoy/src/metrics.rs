@@ -12,6 +12,11 @@
 //!   regexes they become `parapet_screen_<counter>{project,policy,direction}`,
 //!   `parapet_screen_detected{...,detector}` and `parapet_screen_latency_us`.
 //!
+//! - per project whose policy keeps a threat posture:
+//!   `parapet.posture.project.<p>.mode` (gauge, 0 `full` .. 4 `refusal`),
+//!   `parapet.posture.project.<p>.score_milli` (gauge, the score times 1000) and
+//!   `parapet.posture.project.<p>.transitions` (counter), as `parapet_posture_mode{project}` ...
+//!
 //! Every series is defined when the configuration is accepted: the projects, their policies and
 //! the detectors each policy runs on each side are known then. The request path only looks up a
 //! metric id and bumps it.
@@ -19,6 +24,7 @@
 use std::time::{Duration, SystemTime};
 
 use parapet_filter::config::Policy;
+use parapet_filter::govern::PostureNote;
 use parapet_filter::detectors::{MODEL_DETECTORS, RULE_DETECTORS};
 use parapet_filter::{Config, Outcome};
 use proxy_wasm::hostcalls::{define_metric, increment_metric, record_metric};
@@ -32,7 +38,8 @@ pub const UNKNOWN_PROJECT: &str = "_unknown";
 pub const NO_POLICY: &str = "_none";
 
 /// The counters of each labelled series, in the order they are defined.
-pub const COUNTERS: [&str; 7] = ["requests", "clean", "flagged", "blocked", "masked", "failed_open", "rejected"];
+/// `inquiry`, `deferred` and `refused` count requests the project's posture answered itself.
+pub const COUNTERS: [&str; 10] = ["requests", "clean", "flagged", "blocked", "masked", "failed_open", "rejected", "inquiry", "deferred", "refused"];
 
 /// A name as it goes into one segment of a stat name: ASCII letters, digits, `_` and `-` stay,
 /// anything else becomes `_`. A `.` would split the segment for tag extraction, `:` and `|`
@@ -87,6 +94,16 @@ fn histogram(name: &str) -> Option<u32> {
     define_metric(MetricType::Histogram, name).ok()
 }
 
+fn gauge(name: &str) -> Option<u32> {
+    define_metric(MetricType::Gauge, name).ok()
+}
+
+fn set(id: Option<u32>, value: u64) {
+    if let Some(id) = id {
+        record_metric(id, value).ok();
+    }
+}
+
 fn bump(id: Option<u32>) {
     if let Some(id) = id {
         increment_metric(id, 1).ok();
@@ -118,6 +135,9 @@ struct Outcomes {
     masked: Option<u32>,
     failed_open: Option<u32>,
     rejected: Option<u32>,
+    inquiry: Option<u32>,
+    deferred: Option<u32>,
+    refused: Option<u32>,
     /// `(detector type, counter)`, sorted by type.
     detected: Vec<(String, Option<u32>)>,
 }
@@ -132,6 +152,9 @@ impl Outcomes {
             Outcome::Rejected => self.rejected,
             Outcome::FailedOpen => self.failed_open,
             Outcome::Masked => self.masked,
+            Outcome::Inquiry => self.inquiry,
+            Outcome::Deferred => self.deferred,
+            Outcome::Refused => self.refused,
         });
         // `flagged` counts every flagged request, whether monitor forwarded it, block refused it
         // or mask rewrote it.
@@ -174,6 +197,9 @@ impl Side {
                 masked: id(4),
                 failed_open: id(5),
                 rejected: id(6),
+                inquiry: id(7),
+                deferred: id(8),
+                refused: id(9),
                 detected,
             },
             latency: names.last().and_then(|n| histogram(n)),
@@ -224,6 +250,19 @@ pub struct Metrics {
     response_totals: Outcomes,
     /// `_none`, `_unknown`, then every configured project sorted by id.
     series: Vec<Series>,
+    /// Projects whose policy keeps a posture (`None`: no project), sorted.
+    posture: Vec<(Option<String>, PostureIds)>,
+}
+
+struct PostureIds {
+    mode: Option<u32>,
+    score_milli: Option<u32>,
+    transitions: Option<u32>,
+}
+
+/// The stat name prefix of a project's posture metrics (ends with `.`).
+pub fn posture_prefix(project: Option<&str>) -> String {
+    format!("parapet.posture.project.{}.", label(project.unwrap_or(NO_PROJECT)))
 }
 
 const NONE_SERIES: SeriesId = SeriesId(0);
@@ -240,6 +279,9 @@ fn totals(p: &str) -> Outcomes {
         masked: counter(&format!("{p}masked")),
         failed_open: counter(&format!("{p}failed_open")),
         rejected: counter(&format!("{p}rejected")),
+        inquiry: counter(&format!("{p}inquiry")),
+        deferred: counter(&format!("{p}deferred")),
+        refused: counter(&format!("{p}refused")),
         detected: types.into_iter().map(|t| (t.to_string(), counter(&format!("{p}detected.{}", t.replace('/', "."))))).collect(),
     }
 }
@@ -261,6 +303,30 @@ impl Metrics {
             responses: counter("parapet.responses"),
             response_totals: totals("parapet.response."),
             series,
+            posture: config
+                .posture_projects()
+                .into_iter()
+                .map(|p| {
+                    let pre = posture_prefix(p.as_deref());
+                    let ids = PostureIds {
+                        mode: gauge(&format!("{pre}mode")),
+                        score_milli: gauge(&format!("{pre}score_milli")),
+                        transitions: counter(&format!("{pre}transitions")),
+                    };
+                    (p, ids)
+                })
+                .collect(),
+        }
+    }
+
+    /// A project's posture after a screening: its mode and score gauges, its transitions.
+    pub fn posture(&self, note: &PostureNote) {
+        let Some((_, ids)) = self.posture.iter().find(|(p, _)| *p == note.project) else { return };
+        set(ids.mode, u64::from(note.mode.rank()));
+        // `as` from f64 saturates; a score is never negative.
+        set(ids.score_milli, (note.reading.score * 1000.0).round() as u64);
+        if note.transition.as_ref().is_some_and(|t| t.from != t.to) {
+            bump(ids.transitions);
         }
     }
 
@@ -347,8 +413,8 @@ mod tests {
         let names = series_names("team.a", "public-facing", Direction::Output, &["pii/email", "prompt_attack"]);
         assert_eq!(names.len(), COUNTERS.len() + 3);
         assert_eq!(names[0], "parapet.screen.project.team_a.policy.public-facing.direction.output.requests");
-        assert_eq!(names[7], "parapet.screen.project.team_a.policy.public-facing.direction.output.detector.pii_email.detected");
-        assert_eq!(names[9], "parapet.screen.project.team_a.policy.public-facing.direction.output.latency_us");
+        assert_eq!(names[COUNTERS.len()], "parapet.screen.project.team_a.policy.public-facing.direction.output.detector.pii_email.detected");
+        assert_eq!(names[COUNTERS.len() + 2], "parapet.screen.project.team_a.policy.public-facing.direction.output.latency_us");
         for n in &names {
             let segments: Vec<&str> = n.split('.').collect();
             assert_eq!(&segments[..8], ["parapet", "screen", "project", "team_a", "policy", "public-facing", "direction", "output"]);

@@ -264,6 +264,8 @@ pub struct BreakdownEntry {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResponseMetadata {
     pub request_uuid: String,
+    /// The version of the policy that screened the request (`pv-` and 12 hex digits).
+    pub policy_version: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

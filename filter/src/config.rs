@@ -128,6 +128,21 @@ pub struct ConfigSpec {
     /// Screening log records (`docs/observability.md`).
     #[serde(default)]
     pub logging: LoggingSpec,
+    /// Candidate policies screened beside the active one, logged, never enforced.
+    #[serde(default)]
+    pub shadow: ShadowSpec,
+}
+
+/// The `shadow` section: which candidate policy shadows which project's active policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowSpec {
+    /// Shadows requests without a project (screened under `default_policy`).
+    #[serde(default)]
+    pub default: Option<String>,
+    /// Project -> candidate policy.
+    #[serde(default)]
+    pub projects: BTreeMap<String, String>,
 }
 
 /// Where screening log records go.
@@ -280,6 +295,9 @@ impl PolicyDetector {
 
 pub struct Policy {
     pub id: String,
+    /// A digest of everything that decides this policy's verdicts (its spec, the config's mode
+    /// and its fail mode), e.g. `pv-3f9a0c21d4e8`: verdicts and logs name the exact version.
+    pub version: String,
     pub description: String,
     pub sensitivity: Level,
     /// Sorted by detector type, so verdicts list detectors in a fixed order.
@@ -289,6 +307,10 @@ pub struct Policy {
     /// wins), for logs; detectors may still override it.
     pub input_mode: Mode,
     pub output_mode: Mode,
+    /// The threat posture the policy keeps, if any.
+    pub posture: Option<crate::posture::PostureSpec>,
+    /// The policy as the posture runs it from `scoped` up (sensitivity tightened).
+    pub scoped: Option<Box<Policy>>,
 }
 
 impl Policy {
@@ -331,6 +353,27 @@ pub struct Config {
     /// Every PII and secret detector (each policy's custom patterns aside), for masking log
     /// content whatever the policy runs: `(detector type, detector)`, sorted by type.
     pub log_maskers: Vec<(&'static str, std::sync::Arc<dyn Detector>)>,
+    pub shadow: ShadowSpec,
+}
+
+/// Sets what depends on the config around a policy, on its tightened variant too.
+fn finish_policy(p: &mut Policy, fail: FailMode, version: String) {
+    if let Some(s) = p.scoped.as_mut() {
+        s.fail_mode = fail;
+        s.version.clone_from(&version);
+    }
+    p.fail_mode = fail;
+    p.version = version;
+}
+
+/// `pv-` and 12 hex digits of the SHA-256 of the policy as written (canonical JSON: maps are
+/// sorted) with the config-wide settings that change its verdicts. Templates are versioned the
+/// same way, so an upgrade that changes a template changes its version.
+fn policy_version(spec: &PolicySpec, mode: Mode, fail: FailMode) -> String {
+    let canonical = serde_json::json!({ "policy": spec, "mode": mode, "fail_mode": fail }).to_string();
+    let digest = keys::sha256(canonical.as_bytes());
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("pv-{hex}")
 }
 
 fn parse_spec(json: &[u8]) -> Result<ConfigSpec, ConfigError> {
@@ -388,9 +431,12 @@ fn side_mode(spec: &PolicySpec, side: Option<&SideSpec>, global: Mode) -> Mode {
     chain.into_iter().flatten().next().unwrap_or(Mode::Block)
 }
 
-fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared, global: Mode) -> Result<Policy, ConfigError> {
+/// Compiles one policy; its problems go to `errs` (all of them, each naming its field), and
+/// `None` comes back when there was any.
+fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared, global: Mode, errs: &mut Vec<ConfigError>) -> Option<Policy> {
+    let before = errs.len();
     if spec.detectors.is_empty() {
-        return Err(err(format!("{field}.detectors"), "a policy must enable at least one detector"));
+        errs.push(err(format!("{field}.detectors"), "a policy must enable at least one detector"));
     }
     let sides = [("input", spec.input.as_ref()), ("output", spec.output.as_ref())];
     // Every detector either side runs, with the field that names it (for errors).
@@ -411,24 +457,25 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared,
     }
     // Detectors listed only at the top but replaced on both sides are still checked.
     for n in spec.detectors.keys() {
-        if !detectors::is_known(n) {
-            return Err(err(format!("{field}.detectors.{n}"), format!("unknown detector type {n:?}")));
+        if !detectors::is_known(n) && names.get(n).is_none_or(|f| *f != format!("{field}.detectors.{n}")) {
+            errs.push(err(format!("{field}.detectors.{n}"), format!("unknown detector type {n:?}")));
         }
     }
     let custom_listed = names.contains_key(&"pii/custom".to_string());
     if !spec.custom_patterns.is_empty() && !custom_listed {
-        return Err(err(format!("{field}.custom_patterns"), "custom patterns are given but `pii/custom` is not in `detectors`"));
+        errs.push(err(format!("{field}.custom_patterns"), "custom patterns are given but `pii/custom` is not in `detectors`"));
     }
     if let Some(cf) = names.get(&"pii/custom".to_string()) {
         if spec.custom_patterns.is_empty() {
-            return Err(err(cf.clone(), "`pii/custom` needs at least one entry in `custom_patterns`"));
+            errs.push(err(cf.clone(), "`pii/custom` needs at least one entry in `custom_patterns`"));
         }
     }
     let mut detectors = Vec::with_capacity(names.len());
     for (name, dfield) in names {
         let dfield = dfield.clone();
         if !detectors::is_known(name) {
-            return Err(err(dfield, format!("unknown detector type {name:?}")));
+            errs.push(err(dfield, format!("unknown detector type {name:?}")));
+            continue;
         }
         let (imp, head) = match detectors::build(name, spec, shared) {
             Ok(Built::Ready(d)) => (Some(d), None),
@@ -437,17 +484,45 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared,
             // Messages that start with a sub-field name already locate themselves.
             Err(m) if m.starts_with("custom_patterns") || m.starts_with("allowed_domains") => {
                 let (sub, msg) = m.split_once(": ").unwrap_or((m.as_str(), ""));
-                return Err(err(format!("{field}.{sub}"), msg));
+                errs.push(err(format!("{field}.{sub}"), msg));
+                continue;
             }
-            Err(m) => return Err(err(dfield, m)),
+            Err(m) => {
+                errs.push(err(dfield, m));
+                continue;
+            }
         };
-        let input = side_setting(name, spec, spec.input.as_ref(), "input", field, global)?;
-        let output = side_setting(name, spec, spec.output.as_ref(), "output", field, global)?;
+        let input = side_setting(name, spec, spec.input.as_ref(), "input", field, global);
+        let output = side_setting(name, spec, spec.output.as_ref(), "output", field, global);
+        let (input, output) = match (input, output) {
+            (Ok(i), Ok(o)) => (i, o),
+            (i, o) => {
+                errs.extend(i.err());
+                errs.extend(o.err());
+                continue;
+            }
+        };
         let level = input.or(output).map_or(spec.sensitivity, |s| s.level);
         detectors.push(PolicyDetector { detector_type: name.clone(), level, imp, head, input, output });
     }
-    Ok(Policy {
+    let mut scoped = None;
+    if let Some(ps) = &spec.posture {
+        let problems = ps.validate();
+        if problems.is_empty() {
+            // The tightened variant only raises levels: it has no problem the policy lacks.
+            let mut ignored = Vec::new();
+            scoped = compile_policy(id, &spec.tightened(ps.scoped_sensitivity), field, shared, global, &mut ignored).map(Box::new);
+        }
+        errs.extend(problems.into_iter().map(|(sub, msg)| err(format!("{field}.posture.{sub}"), msg)));
+    }
+    if errs.len() > before {
+        return None;
+    }
+    Some(Policy {
         id: id.to_string(),
+        version: String::new(),
+        posture: spec.posture.clone(),
+        scoped,
         description: spec.description.clone(),
         sensitivity: spec.sensitivity,
         detectors,
@@ -457,42 +532,230 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared,
     })
 }
 
+/// The parse errors of a config document, all of them: each failing field is reported, taken
+/// out of the document, and the document parsed again (at most this many times).
+const MAX_PARSE_ERRORS: usize = 64;
+
+/// One step of a field path, in the original document's coordinates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn path_string(path: &[Seg]) -> String {
+    let mut out = String::new();
+    for s in path {
+        match s {
+            Seg::Key(k) if out.is_empty() => out.push_str(k),
+            Seg::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// A config document parsed with every unparsable field taken out.
+struct Salvaged {
+    /// What is left, when it parses.
+    spec: Option<ConfigSpec>,
+    errors: Vec<ConfigError>,
+    /// Policies taken out (they exist, with errors of their own).
+    broken_policies: Vec<String>,
+    /// Arrays that lost elements: later errors inside them would carry shifted indices.
+    shifted: Vec<String>,
+}
+
+/// Parses a config document, reporting every field that does not parse (not just the first).
+fn parse_spec_all(json: &[u8]) -> Salvaged {
+    let mut out = Salvaged { spec: None, errors: Vec::new(), broken_policies: Vec::new(), shifted: Vec::new() };
+    let text = match std::str::from_utf8(json) {
+        Ok(t) if t.trim().is_empty() => "{}",
+        Ok(t) => t,
+        Err(e) => {
+            out.errors.push(err("", format!("not UTF-8 (byte {})", e.valid_up_to())));
+            return out;
+        }
+    };
+    // Syntax errors end parsing: nothing after them can be read.
+    let mut doc: serde_json::Value = match serde_json::from_str(text) {
+        Ok(d) => d,
+        Err(e) => {
+            out.errors.push(err("", e.to_string()));
+            return out;
+        }
+    };
+    // Array elements taken out so far: (the array's path, original index), to report later
+    // errors at the index the author wrote.
+    let mut removed: Vec<(Vec<Seg>, usize)> = Vec::new();
+    // Paths whose children were taken out: their "missing field" is a consequence, not news.
+    let mut emptied: Vec<Vec<Seg>> = Vec::new();
+    for _ in 0..MAX_PARSE_ERRORS {
+        let e = match serde_path_to_error::deserialize::<_, ConfigSpec>(&doc) {
+            Ok(spec) => {
+                out.spec = Some(spec);
+                return out;
+            }
+            Err(e) => e,
+        };
+        let mut orig: Vec<Seg> = Vec::new();
+        let mut cur: Vec<Seg> = Vec::new();
+        let mut known = true;
+        for seg in e.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Map { key } => {
+                    orig.push(Seg::Key(key.clone()));
+                    cur.push(Seg::Key(key.clone()));
+                }
+                serde_path_to_error::Segment::Seq { index } => {
+                    let gone: Vec<usize> = removed.iter().filter(|(p, _)| *p == orig).map(|(_, i)| *i).collect();
+                    let original = (0..).filter(|i| !gone.contains(i)).nth(*index).unwrap_or(*index);
+                    orig.push(Seg::Index(original));
+                    cur.push(Seg::Index(*index));
+                }
+                _ => known = false,
+            }
+        }
+        let message = e.inner().to_string();
+        let consequence = message.starts_with("missing field") && emptied.contains(&orig);
+        if !consequence {
+            out.errors.push(err(path_string(&orig), message));
+        }
+        // Take the failing field out and try again; at the root there is nothing left to try.
+        if !known || cur.is_empty() || !remove_at(&mut doc, &cur) {
+            return out;
+        }
+        if let [Seg::Key(p), Seg::Key(name)] = orig.as_slice() {
+            if p == "policies" {
+                out.broken_policies.push(name.clone());
+            }
+        }
+        if let Some((last, parent)) = orig.split_last() {
+            if let Seg::Index(i) = last {
+                removed.push((parent.to_vec(), *i));
+                out.shifted.push(path_string(parent));
+            }
+            emptied.push(parent.to_vec());
+        }
+    }
+    out
+}
+
+/// Removes the value at `path` from `doc`; false if it is not there.
+fn remove_at(doc: &mut serde_json::Value, path: &[Seg]) -> bool {
+    let Some((last, parent)) = path.split_last() else { return false };
+    let mut v = doc;
+    for s in parent {
+        let next = match s {
+            Seg::Key(k) => v.get_mut(k.as_str()),
+            Seg::Index(i) => v.get_mut(*i),
+        };
+        let Some(n) = next else { return false };
+        v = n;
+    }
+    match (last, v) {
+        (Seg::Key(k), serde_json::Value::Object(m)) => m.remove(k).is_some(),
+        (Seg::Index(i), serde_json::Value::Array(a)) if *i < a.len() => {
+            a.remove(*i);
+            true
+        }
+        _ => false,
+    }
+}
+
 impl Config {
     pub fn compile(json: &[u8]) -> Result<Config, ConfigError> {
         let spec = parse_spec(json)?;
         Config::from_spec(&spec)
     }
 
+    /// Every problem with a config document at once, each naming its field (what `parapet
+    /// policy lint` prints); empty when the config compiles.
+    pub fn lint(json: &[u8]) -> Vec<ConfigError> {
+        let s = parse_spec_all(json);
+        let mut errors = s.errors;
+        if let Some(spec) = s.spec {
+            let semantic = Config::compile_all(&spec, &s.broken_policies).err().unwrap_or_default();
+            // Inside an array that lost elements, indices no longer match the document.
+            let shifted = |f: &str| s.shifted.iter().any(|a| f.strip_prefix(a.as_str()).is_some_and(|r| r.starts_with('[')));
+            errors.extend(semantic.into_iter().filter(|e| !shifted(&e.field)));
+        }
+        errors
+    }
+
+    /// Compiles a parsed config; the first problem found.
     pub fn from_spec(spec: &ConfigSpec) -> Result<Config, ConfigError> {
+        Config::from_spec_all(spec).map_err(|mut v| if v.is_empty() { err("", "invalid config") } else { v.swap_remove(0) })
+    }
+
+    /// Compiles a parsed config; all its problems.
+    pub fn from_spec_all(spec: &ConfigSpec) -> Result<Config, Vec<ConfigError>> {
+        Config::compile_all(spec, &[])
+    }
+
+    /// [`Config::from_spec_all`]; `broken`: policies that exist but did not parse (references
+    /// to them are not errors of their own).
+    fn compile_all(spec: &ConfigSpec, broken: &[String]) -> Result<Config, Vec<ConfigError>> {
+        let mut errs: Vec<ConfigError> = Vec::new();
         let mut shared = Shared::default();
         let mut policies = BTreeMap::new();
         for (name, text) in TEMPLATES {
-            let tspec: PolicySpec = serde_json::from_str(text).map_err(|e| err(format!("<template {name}>"), e.to_string()))?;
-            let mut p = compile_policy(name, &tspec, &format!("<template {name}>"), &mut shared, spec.mode)?;
-            p.fail_mode = spec.fail_mode;
-            policies.insert(name.to_string(), p);
+            let tspec: PolicySpec = match serde_json::from_str(text) {
+                Ok(t) => t,
+                Err(e) => {
+                    errs.push(err(format!("<template {name}>"), e.to_string()));
+                    continue;
+                }
+            };
+            if let Some(mut p) = compile_policy(name, &tspec, &format!("<template {name}>"), &mut shared, spec.mode, &mut errs) {
+                finish_policy(&mut p, spec.fail_mode, policy_version(&tspec, spec.mode, spec.fail_mode));
+                policies.insert(name.to_string(), p);
+            }
         }
+        // Names that exist, compiled or not: references to a policy with errors of its own are
+        // not reported again.
+        let mut named: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).chain(broken.iter().map(String::as_str)).collect();
         for (name, pspec) in &spec.policies {
             let field = format!("policies.{name}");
             if name.trim().is_empty() {
-                return Err(err("policies", "a policy name must not be empty"));
+                errs.push(err("policies", "a policy name must not be empty"));
+                continue;
             }
-            if policies.contains_key(name) {
-                return Err(err(field, format!("{name:?} is a built-in template; give your policy another name")));
+            if TEMPLATES.iter().any(|(t, _)| t == name) {
+                errs.push(err(field, format!("{name:?} is a built-in template; give your policy another name")));
+                continue;
             }
-            let mut p = compile_policy(name, pspec, &field, &mut shared, spec.mode)?;
-            p.fail_mode = pspec.fail_mode.unwrap_or(spec.fail_mode);
-            policies.insert(name.clone(), p);
+            named.push(name);
+            if let Some(mut p) = compile_policy(name, pspec, &field, &mut shared, spec.mode, &mut errs) {
+                let fail = pspec.fail_mode.unwrap_or(spec.fail_mode);
+                finish_policy(&mut p, fail, policy_version(pspec, spec.mode, fail));
+                policies.insert(name.clone(), p);
+            }
         }
-        if !policies.contains_key(&spec.default_policy) {
-            return Err(err("default_policy", format!("no policy named {:?}", spec.default_policy)));
+        let exists = |n: &str| named.contains(&n);
+        if !exists(&spec.default_policy) {
+            errs.push(err("default_policy", format!("no policy named {:?}", spec.default_policy)));
         }
         for (project, policy) in &spec.projects {
             if project.is_empty() {
-                return Err(err("projects", "a project id must not be empty"));
+                errs.push(err("projects", "a project id must not be empty"));
+            } else if !exists(policy) {
+                errs.push(err(format!("projects.{project}"), format!("no policy named {policy:?}")));
             }
-            if !policies.contains_key(policy) {
-                return Err(err(format!("projects.{project}"), format!("no policy named {policy:?}")));
+        }
+        if let Some(name) = &spec.shadow.default {
+            if !exists(name) {
+                errs.push(err("shadow.default", format!("no policy named {name:?}")));
+            }
+        }
+        for (project, name) in &spec.shadow.projects {
+            if !spec.projects.contains_key(project) {
+                errs.push(err(format!("shadow.projects.{project}"), format!("no project {project:?} in `projects`")));
+            } else if !exists(name) {
+                errs.push(err(format!("shadow.projects.{project}"), format!("no policy named {name:?}")));
             }
         }
         let mut key_digests: Vec<Digest> = Vec::with_capacity(spec.api_keys.len());
@@ -501,32 +764,44 @@ impl Config {
             let f = format!("api_keys[{i}]");
             // Messages never quote the key.
             let digest = match (&k.key, &k.key_sha256) {
-                (Some(key), None) if !key.is_empty() => keys::sha256(key.as_bytes()),
-                (Some(_), None) => return Err(err(format!("{f}.key"), "must not be empty")),
-                (None, Some(hex)) => keys::parse_hex_digest(hex)
-                    .ok_or_else(|| err(format!("{f}.key_sha256"), "must be 64 hex digits (the SHA-256 of the key)"))?,
-                _ => return Err(err(f, "give exactly one of `key` and `key_sha256`")),
+                (Some(key), None) if !key.is_empty() => Some(keys::sha256(key.as_bytes())),
+                (Some(_), None) => {
+                    errs.push(err(format!("{f}.key"), "must not be empty"));
+                    None
+                }
+                (None, Some(hex)) => {
+                    let d = keys::parse_hex_digest(hex);
+                    if d.is_none() {
+                        errs.push(err(format!("{f}.key_sha256"), "must be 64 hex digits (the SHA-256 of the key)"));
+                    }
+                    d
+                }
+                _ => {
+                    errs.push(err(f.clone(), "give exactly one of `key` and `key_sha256`"));
+                    None
+                }
             };
-            if key_digests.contains(&digest) {
-                return Err(err(f, "the same key is listed twice"));
-            }
             if !spec.projects.contains_key(&k.project) {
-                return Err(err(format!("{f}.project"), format!("no project {:?} in `projects`", k.project)));
+                errs.push(err(format!("{f}.project"), format!("no project {:?} in `projects`", k.project)));
+            }
+            let Some(digest) = digest else { continue };
+            if key_digests.contains(&digest) {
+                errs.push(err(f, "the same key is listed twice"));
+                continue;
             }
             key_digests.push(digest);
             key_projects.push(k.project.clone());
         }
         for (route, project) in &spec.routes {
             if !spec.projects.contains_key(project) {
-                return Err(err(format!("routes.{route}"), format!("no project {project:?} in `projects`")));
+                errs.push(err(format!("routes.{route}"), format!("no project {project:?} in `projects`")));
             }
         }
         for (prefix, route) in &spec.route_prefixes {
             if !prefix.starts_with('/') {
-                return Err(err(format!("route_prefixes.{prefix}"), format!("{prefix:?} must start with '/'")));
-            }
-            if !spec.routes.contains_key(route) {
-                return Err(err(format!("route_prefixes.{prefix}"), format!("no route {route:?} in `routes`")));
+                errs.push(err(format!("route_prefixes.{prefix}"), format!("{prefix:?} must start with '/'")));
+            } else if !spec.routes.contains_key(route) {
+                errs.push(err(format!("route_prefixes.{prefix}"), format!("no route {route:?} in `routes`")));
             }
         }
         if spec.require_all_detectors {
@@ -535,7 +810,7 @@ impl Config {
             for (user, name) in in_use {
                 let missing = policies.get(name.as_str()).map(Policy::unavailable).unwrap_or_default();
                 if !missing.is_empty() {
-                    return Err(err(
+                    errs.push(err(
                         "require_all_detectors",
                         format!("policy {name:?} (used by {user}) runs {}, which this build lacks", missing.join(", ")),
                     ));
@@ -543,48 +818,55 @@ impl Config {
             }
         }
         if spec.max_body_bytes == 0 || spec.max_body_bytes > MAX_BODY_LIMIT {
-            return Err(err("max_body_bytes", format!("must be between 1 and {MAX_BODY_LIMIT}")));
+            errs.push(err("max_body_bytes", format!("must be between 1 and {MAX_BODY_LIMIT}")));
         }
         let lg = &spec.logging;
         if lg.sink == LogSink::Http && lg.cluster.as_deref().is_none_or(|c| c.trim().is_empty()) {
-            return Err(err("logging.cluster", "the http sink needs the Envoy cluster to send records to"));
+            errs.push(err("logging.cluster", "the http sink needs the Envoy cluster to send records to"));
         }
         if !lg.path.starts_with('/') {
-            return Err(err("logging.path", format!("{:?} must start with '/'", lg.path)));
+            errs.push(err("logging.path", format!("{:?} must start with '/'", lg.path)));
         }
         if lg.timeout_ms == 0 || lg.timeout_ms > 60_000 {
-            return Err(err("logging.timeout_ms", "must be between 1 and 60000"));
+            errs.push(err("logging.timeout_ms", "must be between 1 and 60000"));
         }
         let mut log_maskers = Vec::new();
         // These detectors read nothing from the policy; any spec will do.
-        let any: PolicySpec = serde_json::from_str(r#"{"sensitivity":"L4","detectors":{}}"#).map_err(|e| err("", e.to_string()))?;
-        for t in detectors::log_masked() {
-            if let Ok(Built::Ready(d)) = detectors::build(t, &any, &mut shared) {
-                log_maskers.push((t, d));
+        match serde_json::from_str::<PolicySpec>(r#"{"sensitivity":"L4","detectors":{}}"#) {
+            Ok(any) => {
+                for t in detectors::log_masked() {
+                    if let Ok(Built::Ready(d)) = detectors::build(t, &any, &mut shared) {
+                        log_maskers.push((t, d));
+                    }
+                }
             }
+            Err(e) => errs.push(err("", e.to_string())),
         }
         if spec.max_response_bytes == 0 || spec.max_response_bytes > MAX_BODY_LIMIT {
-            return Err(err("max_response_bytes", format!("must be between 1 and {MAX_BODY_LIMIT}")));
+            errs.push(err("max_response_bytes", format!("must be between 1 and {MAX_BODY_LIMIT}")));
         }
         if spec.stream_hold_back > 65536 {
-            return Err(err("stream_hold_back", "must be at most 65536 bytes"));
+            errs.push(err("stream_hold_back", "must be at most 65536 bytes"));
         }
         if spec.max_model_chars == 0 || spec.max_model_chars > MAX_BODY_LIMIT {
-            return Err(err("max_model_chars", format!("must be between 1 and {MAX_BODY_LIMIT}")));
+            errs.push(err("max_model_chars", format!("must be between 1 and {MAX_BODY_LIMIT}")));
         }
         if spec.max_messages == 0 {
-            return Err(err("max_messages", "must be at least 1"));
+            errs.push(err("max_messages", "must be at least 1"));
         }
         let header = spec.project_header.to_ascii_lowercase();
         if header.is_empty() || !header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            return Err(err("project_header", "must be a non-empty HTTP header name (letters, digits, '-', '_')"));
+            errs.push(err("project_header", "must be a non-empty HTTP header name (letters, digits, '-', '_')"));
         }
         for (field, path) in spec.guard_path.iter().map(|p| ("guard_path".to_string(), p)).chain(
             spec.api_paths.keys().map(|p| (format!("api_paths.{p}"), p)),
         ) {
             if !path.starts_with('/') {
-                return Err(err(field, format!("{path:?} must start with '/'")));
+                errs.push(err(field, format!("{path:?} must start with '/'")));
             }
+        }
+        if !errs.is_empty() {
+            return Err(errs);
         }
         Ok(Config {
             mode: spec.mode,
@@ -607,7 +889,24 @@ impl Config {
             route_prefixes: spec.route_prefixes.clone(),
             logging: spec.logging.clone(),
             log_maskers,
+            shadow: spec.shadow.clone(),
         })
+    }
+
+    /// The posture endpoint: `posture` beside the guard endpoint (`/v2/guard` → `/v2/posture`);
+    /// `None` when the guard endpoint is off.
+    pub fn posture_path(&self) -> Option<String> {
+        let g = self.guard_path.as_deref()?;
+        let (dir, _) = g.rsplit_once('/')?;
+        Some(format!("{dir}/posture"))
+    }
+
+    /// Projects whose policy keeps a threat posture, sorted (`None` first: requests without a
+    /// project, when the default policy keeps one).
+    pub fn posture_projects(&self) -> Vec<Option<String>> {
+        let keeps = |name: &str| self.policies.get(name).is_some_and(|p| p.posture.is_some());
+        let default = keeps(&self.default_policy).then_some(None);
+        default.into_iter().chain(self.projects.iter().filter(|(_, pol)| keeps(pol)).map(|(k, _)| Some(k.clone()))).collect()
     }
 
     /// Every policy's unavailable detectors, for a warning when the config is loaded.
@@ -719,5 +1018,51 @@ mod tests {
         let d = &m.policies["default"];
         assert!(d.detectors.iter().all(|x| x.input.is_some_and(|s| s.monitor) && x.output.is_some_and(|s| s.monitor)));
         assert_eq!(d.fail_mode, FailMode::Open);
+    }
+
+    #[test]
+    fn lint_reports_every_problem_at_once() {
+        let cfg = br#"{
+            "mode": "panic",
+            "bogus": 1,
+            "default_policy": "nope",
+            "projects": {"bot": "missing", "ok": "p"},
+            "api_keys": [{"key": "k1"}, {"key": "k2", "project": "ghost"}],
+            "policies": {
+                "p": {"sensitivity": "L2", "detectors": {"pii/emial": {}, "prompt_attack": {"mode": "mask"}},
+                      "posture": {"half_life_s": 0, "thresholds": {"scoped": 9, "inquiry": 2}}},
+                "q": {"sensitivity": "L9", "detectors": {}}
+            },
+            "shadow": {"projects": {"nobody": "p"}},
+            "max_body_bytes": 0
+        }"#;
+        let fields: Vec<String> = Config::lint(cfg).into_iter().map(|e| e.field).collect();
+        for want in [
+            "mode",
+            "bogus",
+            "api_keys[0]",
+            "policies.q.sensitivity",
+            "default_policy",
+            "projects.bot",
+            "policies.p.detectors.pii/emial",
+            "policies.p.detectors.prompt_attack.mode",
+            "policies.p.posture.half_life_s",
+            "policies.p.posture.thresholds.inquiry",
+            "shadow.projects.nobody",
+            "max_body_bytes",
+        ] {
+            assert!(fields.iter().any(|f| f == want), "{want} missing from {fields:?}");
+        }
+        // The element taken out of `api_keys` does not make the next one report at its index.
+        assert!(!fields.iter().any(|f| f == "api_keys[0].project"), "{fields:?}");
+        // A policy that did not parse is reported once, not again as a missing field or as an
+        // unknown name where it is used.
+        assert_eq!(fields.iter().filter(|f| f.starts_with("policies.q")).count(), 1, "{fields:?}");
+        let used = Config::lint(br#"{"projects":{"a":"q"},"policies":{"q":{"sensitivity":"L9","detectors":{"pii/email":{}}}}}"#);
+        assert_eq!(used.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["policies.q.sensitivity"]);
+        assert!(Config::lint(b"{}").is_empty());
+        assert_eq!(Config::lint(b"{not json").len(), 1);
+        // compile reports the first of them.
+        assert_eq!(Config::compile(br#"{"projects":{"a":"x","b":"y"}}"#).err().unwrap().field, "projects.a");
     }
 }

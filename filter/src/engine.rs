@@ -46,6 +46,8 @@ pub struct Verdict {
     pub flagged: bool,
     pub project_id: Option<String>,
     pub policy_id: String,
+    /// The policy's version ([`Policy::version`]).
+    pub policy_version: String,
     /// Detector types that detected, sorted, without repeats.
     pub detected: Vec<String>,
     pub payload: Vec<PayloadEntry>,
@@ -102,6 +104,12 @@ pub enum Outcome {
     FailedOpen,
     /// Screened, findings replaced with tokens, the rewritten body forwarded.
     Masked,
+    /// Answered with a clarifying reply (posture `inquiry`), not forwarded.
+    Inquiry,
+    /// Answered `202` with a review id (posture `deferral`), not forwarded.
+    Deferred,
+    /// Refused because the project is in posture `refusal`.
+    Refused,
 }
 
 impl Outcome {
@@ -113,6 +121,9 @@ impl Outcome {
             Outcome::Rejected => "rejected",
             Outcome::FailedOpen => "failed_open",
             Outcome::Masked => "masked",
+            Outcome::Inquiry => "inquiry",
+            Outcome::Deferred => "deferred",
+            Outcome::Refused => "refused",
         }
     }
 }
@@ -134,9 +145,34 @@ pub struct ProxyDecision {
     pub verdict: Option<Verdict>,
     /// Why the body could not be screened (rejected or failed open).
     pub error: Option<ApiError>,
+    /// Headers of the local reply besides `content-type: application/json` (a `content-type`
+    /// here replaces it).
+    pub reply_headers: Vec<(&'static str, String)>,
+    /// What the project's posture did ([`Guard::decide_request_governed`]).
+    pub posture: Option<crate::govern::PostureNote>,
+    /// The shadow policy's verdict, for the log only.
+    pub shadow: Option<crate::govern::ShadowNote>,
+    /// Tools the response must not call (posture `scoped` and up).
+    pub forbidden_tools: Vec<String>,
 }
 
 impl ProxyDecision {
+    fn new(reply: Option<HttpReply>, response_headers: Vec<(&'static str, String)>, outcome: Outcome, verdict: Option<Verdict>, error: Option<ApiError>) -> ProxyDecision {
+        ProxyDecision {
+            reply,
+            response_headers,
+            outcome,
+            detected: verdict.as_ref().map(|v| v.detected.clone()).unwrap_or_default(),
+            body: None,
+            verdict,
+            error,
+            reply_headers: Vec::new(),
+            posture: None,
+            shadow: None,
+            forbidden_tools: Vec::new(),
+        }
+    }
+
     /// The log view of this decision about a request (`Direction::Input`) or a response.
     pub fn screening(&self, format: Format, direction: crate::log::Direction, project: Option<&str>) -> crate::log::Screening {
         crate::log::Screening {
@@ -148,6 +184,8 @@ impl ProxyDecision {
             detected: self.detected.clone(),
             verdict: self.verdict.clone(),
             error: self.error.clone(),
+            posture: self.posture.as_ref().map(crate::govern::PostureNote::summary),
+            shadow: self.shadow.clone(),
         }
     }
 }
@@ -264,7 +302,7 @@ pub(crate) fn derived_uuid(body: &[u8]) -> String {
     format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48, b & 0xffff_ffff_ffff)
 }
 
-fn request_uuid(ctx: &RequestCtx, body: &[u8]) -> String {
+pub(crate) fn request_uuid(ctx: &RequestCtx, body: &[u8]) -> String {
     match ctx.request_id {
         Some(id) if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) => id.to_string(),
         _ => derived_uuid(body),
@@ -285,6 +323,7 @@ struct BlockInner<'a> {
     param: Option<&'a str>,
     detector_types: &'a [String],
     policy_id: &'a str,
+    policy_version: &'a str,
 }
 
 impl Guard {
@@ -423,6 +462,7 @@ impl Guard {
             flagged: !detected.is_empty(),
             project_id: project_id.map(str::to_string),
             policy_id: policy.id.clone(),
+            policy_version: policy.version.clone(),
             detected,
             payload,
             breakdown,
@@ -485,7 +525,12 @@ impl Guard {
 
     /// [`Guard::guard_http_for`], with the screening behind the answer (for the log record).
     pub fn guard_exchange(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> (HttpReply, crate::log::Screening) {
-        let (reply, verdict, error, project) = match self.guard_verdict_for(body, ctx, pinned) {
+        self.guard_exchange_with(body, ctx, pinned, false)
+    }
+
+    /// [`Guard::guard_exchange`]; `tight`: under the tightened policy (posture `scoped` and up).
+    pub(crate) fn guard_exchange_with(&self, body: &[u8], ctx: &RequestCtx, pinned: bool, tight: bool) -> (HttpReply, crate::log::Screening) {
+        let (reply, verdict, error, project) = match self.guard_verdict_as(body, ctx, pinned, tight) {
             Ok((resp, v)) => match serde_json::to_vec(&resp) {
                 Ok(bytes) => (HttpReply { status: 200, body: bytes }, Some(v.clone()), None, v.project_id.clone()),
                 Err(e) => {
@@ -513,6 +558,8 @@ impl Guard {
             detected: verdict.as_ref().map(|v| v.detected.clone()).unwrap_or_default(),
             verdict,
             error,
+            posture: None,
+            shadow: None,
         };
         (reply, s)
     }
@@ -590,6 +637,21 @@ impl Guard {
     /// A guard request body parsed, its policy chosen and screened (the guard endpoints' common
     /// part): the project is the body's `project_id` unless a route or key pinned it.
     fn guard_screen(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Result<(GuardRequest, &Policy, Verdict), ApiError> {
+        self.guard_screen_as(body, ctx, pinned, false)
+    }
+
+    /// The project a guard call is for: the body's `project_id` unless a route or key pinned
+    /// it (`None` when the body does not parse: the call is refused anyway).
+    pub(crate) fn guard_project(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Option<String> {
+        if pinned {
+            return ctx.project.map(str::to_string);
+        }
+        GuardRequest::parse(body, self.config.max_messages).ok().and_then(|r| r.project_id).or(ctx.project.map(str::to_string))
+    }
+
+    /// [`Guard::guard_screen`]; `tight`: under the policy's tightened variant (posture `scoped`
+    /// and up), when it has one.
+    fn guard_screen_as(&self, body: &[u8], ctx: &RequestCtx, pinned: bool, tight: bool) -> Result<(GuardRequest, &Policy, Verdict), ApiError> {
         self.check_size(body.len())?;
         let req = GuardRequest::parse(body, self.config.max_messages)?;
         if pinned && req.project_id.is_some() && req.project_id.as_deref() != ctx.project {
@@ -600,7 +662,10 @@ impl Guard {
             ));
         }
         let project = if pinned { ctx.project } else { req.project_id.as_deref().or(ctx.project) };
-        let policy = self.resolve(project)?;
+        let mut policy = self.resolve(project)?;
+        if tight {
+            policy = policy.scoped.as_deref().unwrap_or(policy);
+        }
         let v = self.screen(policy, project, &req.messages);
         if v.any(Act::Failed) {
             return Err(detector_failed(&v));
@@ -609,14 +674,18 @@ impl Guard {
     }
 
     fn guard_verdict_for(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Result<(GuardResponse, Verdict), ApiError> {
-        let (req, _, v) = self.guard_screen(body, ctx, pinned)?;
+        self.guard_verdict_as(body, ctx, pinned, false)
+    }
+
+    fn guard_verdict_as(&self, body: &[u8], ctx: &RequestCtx, pinned: bool, tight: bool) -> Result<(GuardResponse, Verdict), ApiError> {
+        let (req, _, v) = self.guard_screen_as(body, ctx, pinned, tight)?;
         let acted = |a: Act| v.acted(a);
         let (block, mask, would_block, would_mask) = (acted(Act::Block), acted(Act::Mask), acted(Act::WouldBlock), acted(Act::WouldMask));
         let resp = GuardResponse {
             flagged: v.flagged,
             payload: req.payload.then(|| v.payload.clone()),
             breakdown: req.breakdown.then(|| v.breakdown.clone()),
-            metadata: ResponseMetadata { request_uuid: request_uuid(ctx, body) },
+            metadata: ResponseMetadata { request_uuid: request_uuid(ctx, body), policy_version: v.policy_version.clone() },
             dev_info: req.dev_info.then(|| DevInfo {
                 version: crate::VERSION,
                 policy_id: v.policy_id.clone(),
@@ -679,6 +748,11 @@ impl Guard {
             Ok(policy) => self.decide_under(policy, format, response, body, ctx),
             Err(e) => self.decide_unscreenable(&e),
         }
+    }
+
+    /// A request decided under `policy` (the project's, or its tightened variant).
+    pub(crate) fn decide_under_policy(&self, policy: &Policy, format: Format, body: &[u8], ctx: &RequestCtx) -> ProxyDecision {
+        self.decide_under(policy, format, false, body, ctx)
     }
 
     fn decide_under(&self, policy: &Policy, format: Format, response: bool, body: &[u8], ctx: &RequestCtx) -> ProxyDecision {
@@ -770,7 +844,7 @@ impl Guard {
     }
 
     fn headers(v: &Verdict) -> Vec<(&'static str, String)> {
-        let mut headers = vec![(HEADER_FLAGGED, v.flagged.to_string())];
+        let mut headers = vec![(HEADER_FLAGGED, v.flagged.to_string()), (crate::govern::HEADER_POLICY_VERSION, v.policy_version.clone())];
         if v.flagged {
             headers.push((HEADER_DETECTORS, v.detected.join(",")));
         }
@@ -785,15 +859,7 @@ impl Guard {
     fn decide_verdict_masked(&self, v: &Verdict) -> ProxyDecision {
         let mut headers = Self::headers(v);
         headers.push((HEADER_MASKED, v.acted(Act::Mask).join(",")));
-        ProxyDecision {
-            reply: None,
-            response_headers: headers,
-            outcome: Outcome::Masked,
-            detected: v.detected.clone(),
-            body: None,
-            verdict: Some(v.clone()),
-            error: None,
-        }
+        ProxyDecision::new(None, headers, Outcome::Masked, Some(v.clone()), None)
     }
 
     /// The decision for a verdict alone. With no body to rewrite, a `mask` finding blocks.
@@ -806,7 +872,7 @@ impl Guard {
         } else {
             (None, Outcome::Clean)
         };
-        ProxyDecision { reply, response_headers: headers, outcome, detected: v.detected.clone(), body: None, verdict: Some(v), error: None }
+        ProxyDecision::new(reply, headers, outcome, Some(v), None)
     }
 
     /// A body that cannot be screened: refused under `fail_mode: closed`, forwarded (and
@@ -836,24 +902,8 @@ impl Guard {
 
     fn unscreenable(&self, fail: FailMode, e: &ApiError) -> ProxyDecision {
         match fail {
-            FailMode::Closed => ProxyDecision {
-                reply: Some(HttpReply::error(e)),
-                response_headers: vec![],
-                outcome: Outcome::Rejected,
-                detected: vec![],
-                body: None,
-                verdict: None,
-                error: Some(e.clone()),
-            },
-            FailMode::Open => ProxyDecision {
-                reply: None,
-                response_headers: vec![(HEADER_FAILED_OPEN, e.code.to_string())],
-                outcome: Outcome::FailedOpen,
-                detected: vec![],
-                body: None,
-                verdict: None,
-                error: Some(e.clone()),
-            },
+            FailMode::Closed => ProxyDecision::new(Some(HttpReply::error(e)), vec![], Outcome::Rejected, None, Some(e.clone())),
+            FailMode::Open => ProxyDecision::new(None, vec![(HEADER_FAILED_OPEN, e.code.to_string())], Outcome::FailedOpen, None, Some(e.clone())),
         }
     }
 
@@ -942,6 +992,7 @@ impl Guard {
                 param: None,
                 detector_types: &v.detected,
                 policy_id: &v.policy_id,
+                policy_version: &v.policy_version,
             },
         };
         match serde_json::to_vec(&body) {
@@ -1099,6 +1150,7 @@ mod tests {
             d.response_headers,
             vec![
                 (HEADER_FLAGGED, "true".to_string()),
+                (crate::govern::HEADER_POLICY_VERSION, d.verdict.as_ref().unwrap().policy_version.clone()),
                 (HEADER_DETECTORS, "pii/email".to_string()),
                 (HEADER_WOULD_BLOCK, "pii/email".to_string())
             ]
@@ -1448,6 +1500,9 @@ mod tests {
         let setting = Some(Setting { level: crate::policy::Level::L2, action: Action::Block, monitor: false });
         let policy = |fail_mode| Policy {
             id: "broken".into(),
+            version: "pv-test".into(),
+            posture: None,
+            scoped: None,
             description: String::new(),
             sensitivity: crate::policy::Level::L2,
             detectors: vec![crate::config::PolicyDetector {

@@ -9,7 +9,10 @@
 //! - [`model`]: the guard model (prompt attack and moderation heads) run by tract;
 //! - [`policy`] and [`config`]: policy templates, projects, and the compiled configuration;
 //! - [`engine`]: screening a request under a policy, and the HTTP-shaped entry points hosts call;
-//! - [`log`]: the screening log record every host writes.
+//! - [`log`]: the screening log record every host writes;
+//! - [`posture`]: the per-project threat posture and its graded modes; [`govern`]: the posture
+//!   and shadow policies applied to requests; [`tools`]: tool definitions and calls in API bodies;
+//! - [`replay`]: recorded traffic replayed under a policy (`parapet policy diff`).
 //!
 //! No I/O, clocks, randomness or hash-map iteration happens here.
 
@@ -22,15 +25,19 @@ pub mod detectors;
 pub mod engine;
 pub mod error;
 pub mod formats;
+pub mod govern;
 pub mod keys;
 pub mod log;
 pub mod mask;
 pub mod model;
 pub mod policy;
+pub mod posture;
+pub mod replay;
 pub mod response;
 pub mod sse;
 pub mod stream;
 pub mod text;
+pub mod tools;
 
 pub use config::{Config, ConfigError, FailMode, Mode};
 pub use engine::{Act, Caller, Guard, HttpReply, Identity, Outcome, ProjectSource, ProxyDecision, RequestCtx, Verdict};

@@ -49,6 +49,10 @@ pub struct Screening {
     pub verdict: Option<Verdict>,
     /// Why the screening could not complete.
     pub error: Option<ApiError>,
+    /// The project's posture after this screening, when its policy keeps one.
+    pub posture: Option<crate::govern::PostureSummary>,
+    /// The shadow policy's verdict (logged, never enforced).
+    pub shadow: Option<crate::govern::ShadowNote>,
 }
 
 /// What the host adds to a record.
@@ -82,6 +86,8 @@ struct Record<'a> {
     format: &'static str,
     project_id: Option<&'a str>,
     policy_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy_version: Option<&'a str>,
     mode: Option<Mode>,
     action: &'static str,
     flagged: bool,
@@ -98,7 +104,12 @@ struct Record<'a> {
     metadata: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     messages: Option<Vec<MessageLog>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    posture: Option<&'a crate::govern::PostureSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shadow: Option<&'a crate::govern::ShadowNote>,
 }
+
 
 #[derive(Serialize)]
 struct DetectorLog<'a> {
@@ -149,14 +160,16 @@ impl Guard {
     /// `logging.clean`).
     pub fn log_wanted(&self, s: &Screening) -> bool {
         let l = &self.config().logging;
-        l.sink != LogSink::None && (l.clean || s.outcome != Outcome::Clean || !s.detected.is_empty())
+        // A deferred request is always recorded: the record is what its review starts from.
+        s.outcome == Outcome::Deferred || (l.sink != LogSink::None && (l.clean || s.outcome != Outcome::Clean || !s.detected.is_empty()))
     }
 
     /// The log record of a screening, as one line of JSON (no newline).
     pub fn log_record(&self, s: &Screening, content: Content<'_>, facts: &HostFacts<'_>) -> String {
         let policy = self.resolve(s.project.as_deref()).ok();
         let v = s.verdict.as_ref();
-        let prompts = self.config().logging.prompts;
+        // A deferred request is held for review: its (masked) content is the review's subject.
+        let prompts = self.config().logging.prompts || s.outcome == Outcome::Deferred;
         let (messages, metadata) = if prompts { self.logged_content(s, content) } else { (None, None) };
         let request_id = match (facts.request_id, content) {
             (Some(id), _) if !id.is_empty() => id.to_string(),
@@ -186,6 +199,7 @@ impl Guard {
             format: s.format.map_or("guard", Format::as_str),
             project_id: s.project.as_deref(),
             policy_id: v.map(|v| v.policy_id.as_str()).or(policy.map(|p| p.id.as_str())),
+            policy_version: v.map(|v| v.policy_version.as_str()).or(policy.map(|p| p.version.as_str())),
             mode,
             action,
             flagged: !s.detected.is_empty(),
@@ -212,6 +226,8 @@ impl Guard {
             latency_ms: facts.latency_us as f64 / 1000.0,
             metadata,
             messages,
+            posture: s.posture.as_ref(),
+            shadow: s.shadow.as_ref(),
         };
         serde_json::to_string(&rec).unwrap_or_else(|e| format!("{{\"error\":{{\"code\":\"internal\",\"message\":{:?}}}}}", e.to_string()))
     }
@@ -426,7 +442,7 @@ mod tests {
     #[test]
     fn clean_screenings_follow_the_clean_switch() {
         let g = Guard::new(br#"{"logging":{"sink":"log","clean":false}}"#).unwrap();
-        let s = |outcome| Screening { kind: Kind::Api, direction: Direction::Input, format: Some(Format::OpenaiChat), project: None, outcome, detected: vec![], verdict: None, error: None };
+        let s = |outcome| Screening { kind: Kind::Api, direction: Direction::Input, format: Some(Format::OpenaiChat), project: None, outcome, detected: vec![], verdict: None, error: None, posture: None, shadow: None };
         assert!(!g.log_wanted(&s(Outcome::Clean)));
         assert!(g.log_wanted(&s(Outcome::Blocked)));
         assert!(!Guard::new(b"{}").unwrap().log_wanted(&s(Outcome::Blocked)), "no sink, no records");

@@ -50,6 +50,30 @@ pub struct PolicySpec {
     /// Outputs (assistant messages, i.e. model responses): overrides for that side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<SideSpec>,
+    /// The project's threat posture (`docs/posture.md`); absent: none (always `full`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posture: Option<crate::posture::PostureSpec>,
+}
+
+impl PolicySpec {
+    /// This policy with every sensitivity raised to at least `floor` (the posture's `scoped`).
+    pub fn tightened(&self, floor: Level) -> PolicySpec {
+        let up = |l: Option<Level>| l.map(|l| l.max(floor));
+        let dets = |d: &BTreeMap<String, DetectorSpec>| {
+            d.iter().map(|(k, v)| (k.clone(), DetectorSpec { sensitivity: up(v.sensitivity), mode: v.mode })).collect::<BTreeMap<_, _>>()
+        };
+        let side = |s: &Option<SideSpec>| {
+            s.as_ref().map(|s| SideSpec { sensitivity: up(s.sensitivity), mode: s.mode, detectors: s.detectors.as_ref().map(dets) })
+        };
+        PolicySpec {
+            sensitivity: self.sensitivity.max(floor),
+            detectors: dets(&self.detectors),
+            input: side(&self.input),
+            output: side(&self.output),
+            posture: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// One side of an IO policy. Anything left out is the policy's.

@@ -66,6 +66,13 @@ pub struct ResponseScreen {
     verdict: Option<Verdict>,
     messages: Vec<crate::api::Message>,
     error: Option<ApiError>,
+    /// Tools the model may not call (posture `scoped` and up): a call ends the response.
+    forbidden: Vec<String>,
+}
+
+/// The error a response calling a forbidden tool is replaced with (or ends with, streamed).
+fn tool_forbidden(tool: &str) -> ApiError {
+    ApiError::new(403, "tool_forbidden", format!("the response calls {tool:?}, an irreversible tool the project's posture has withdrawn"))
 }
 
 fn is_sse(content_type: Option<&str>) -> bool {
@@ -105,6 +112,7 @@ impl Guard {
             verdict: None,
             messages: Vec::new(),
             error: None,
+            forbidden: Vec::new(),
         };
         let encoded = content_encoding.map(str::trim).filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
         if let Some(enc) = encoded {
@@ -179,6 +187,8 @@ impl ResponseScreen {
             detected,
             verdict,
             error: self.error.take().or_else(|| self.cause.map(|c| ApiError::new(502, c, "the upstream response could not be screened"))),
+            posture: None,
+            shadow: None,
         };
         Some((s, std::mem::take(&mut self.messages)))
     }
@@ -202,10 +212,25 @@ impl ResponseScreen {
         StreamStep::Block { release: Vec::new(), error, status: e.status, verdict: None }
     }
 
+    /// Forbids calls to `tools` (posture `scoped` and up): a JSON response that calls one is
+    /// replaced by an error, a stream ends with an error event before the call's event. The
+    /// body is then held like in block mode, so call this before applying [`Self::header_edits`].
+    pub fn forbid_tools(&mut self, tools: &[String]) {
+        if tools.is_empty() {
+            return;
+        }
+        self.forbidden = tools.to_vec();
+        match &mut self.body {
+            Body::Stream(s) => s.forbid_tools(tools),
+            Body::Json { .. } if !self.edits.remove.contains(&"content-length") => self.edits.remove.push("content-length"),
+            _ => {}
+        }
+    }
+
     /// Feeds one chunk of the body; `end` on the last one (the chunk may be empty).
     pub fn feed(&mut self, guard: &Guard, chunk: &[u8], end: bool) -> StreamStep {
         let project = self.project.as_deref();
-        let block = guard.enforces_output(project);
+        let block = guard.enforces_output(project) || !self.forbidden.is_empty();
         let fail_open = !block || guard.fail_mode_for(project) == FailMode::Open;
         match &mut self.body {
             Body::Pass => StreamStep::Release(chunk.to_vec()),
@@ -237,6 +262,13 @@ impl ResponseScreen {
                     return StreamStep::Release(if block { Vec::new() } else { chunk.to_vec() });
                 }
                 let body = std::mem::take(buf);
+                if let Some(tool) = crate::tools::forbidden_call(&String::from_utf8_lossy(&body), &self.forbidden) {
+                    self.body = Body::Drop;
+                    self.outcome = Some((Outcome::Blocked, Vec::new()));
+                    self.cause = Some("tool_forbidden");
+                    let e = tool_forbidden(&tool);
+                    return StreamStep::Block { release: Vec::new(), error: e.to_json(), status: e.status, verdict: None };
+                }
                 // Not `Guard::screen_response`: its size check is the request limit.
                 let keep = guard.config().logging.prompts;
                 let result = crate::formats::parse_response(self.format, &body, guard.config().max_messages).and_then(|messages| {

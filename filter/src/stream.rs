@@ -63,6 +63,8 @@ pub struct StreamScreen {
     model_text: String,
     /// Bytes of `model_text` not scored yet.
     model_new: usize,
+    /// Tools the model may not call (posture `scoped` and up).
+    forbidden: Vec<String>,
 }
 
 /// The guard model scores streamed text in steps of this many bytes (and at the end) rather
@@ -127,7 +129,13 @@ impl StreamScreen {
             outcome: None,
             model_text: String::new(),
             model_new: 0,
+            forbidden: Vec::new(),
         }
+    }
+
+    /// Ends the stream, before the event that carries it, if the model calls one of `tools`.
+    pub fn forbid_tools(&mut self, tools: &[String]) {
+        self.forbidden = tools.to_vec();
     }
 
     /// How the stream ended (once, when it has): for counters and logs.
@@ -173,7 +181,9 @@ impl StreamScreen {
         if self.finished {
             return StreamStep::Release(chunk.to_vec());
         }
-        let monitor = !guard.enforces_output(self.project.as_deref());
+        // Forbidden tools hold events like block mode: a call must not be released before its
+        // event is complete and checked.
+        let monitor = !guard.enforces_output(self.project.as_deref()) && self.forbidden.is_empty();
         // Text older than the window the next screen starts at is never looked at again: drop
         // it, so a long stream costs memory for its window only.
         let cut = floor_boundary(&self.text, self.released_text.saturating_sub(guard.config().stream_hold_back));
@@ -198,6 +208,15 @@ impl StreamScreen {
             self.parser.finish(&mut events);
         }
         for ev in &events {
+            if let Some(tool) = crate::tools::forbidden_call(&ev.data, &self.forbidden) {
+                // The event naming the call has not been released (events are released only
+                // after this loop): end the stream here, whatever the mode.
+                self.finished = true;
+                self.stopped = true;
+                self.outcome = Some((Outcome::Blocked, Vec::new()));
+                let msg = format!("the response calls {tool:?}, an irreversible tool the project's posture has withdrawn");
+                return StreamStep::Block { release: Vec::new(), error: error_event(self.format, "tool_forbidden", &msg, &[]), status: 403, verdict: None };
+            }
             let t = stream_text(self.format, ev);
             self.text.push_str(&t);
             self.model_text.push_str(&t);

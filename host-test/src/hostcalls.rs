@@ -1,13 +1,15 @@
 //! The host side of the proxy-wasm ABI 0.2.1: every `env.proxy_*` import, over a [`HostState`].
 //!
 //! Real: logging, time, buffers (request/response body, VM and plugin configuration), header
-//! maps, properties, local responses, stream continue/close, effective context, metrics, and
-//! VM-local shared data and queues. Answered without effect (no network at run time): HTTP and
+//! maps, properties, local responses, stream continue/close, effective context, metrics, shared
+//! data (shared by every VM started with the same [`SharedData`], as Envoy shares it between the
+//! worker VMs of one plugin, with its compare-and-swap tokens) and VM-local queues. Answered without effect (no network at run time): HTTP and
 //! gRPC callouts, foreign functions, ticks. A host call never traps: bad pointers answer
 //! `InvalidMemoryAccess`, unknown types `NotFound`/`BadArgument`; only a trap inside the
 //! module's own allocator (called to hand data back) propagates.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use wasmtime::{Caller, Linker, Memory, ResourceLimiter, TypedFunc};
 
@@ -95,6 +97,32 @@ pub struct LocalReply {
     pub grpc_status: i32,
 }
 
+/// A shared-data value and its compare-and-swap token.
+type Entry = (Vec<u8>, u32);
+
+/// Shared data: key -> value and token. Clones share one map.
+#[derive(Debug, Clone, Default)]
+pub struct SharedData(Arc<Mutex<BTreeMap<Vec<u8>, Entry>>>);
+
+impl SharedData {
+    /// The value under `key` and its token (a poisoned lock reads as absent).
+    pub fn get(&self, key: &[u8]) -> Option<Entry> {
+        self.0.lock().ok().and_then(|m| m.get(key).cloned())
+    }
+
+    /// Envoy's rule: token 0 writes unconditionally, another token only if it is still the
+    /// key's. Returns the proxy-wasm status.
+    pub fn set(&self, key: Vec<u8>, value: Vec<u8>, cas: u32) -> i32 {
+        let Ok(mut data) = self.0.lock() else { return status::INTERNAL_FAILURE };
+        let current = data.get(&key).map_or(0, |(_, c)| *c);
+        if cas != 0 && cas != current {
+            return status::CAS_MISMATCH;
+        }
+        data.insert(key, (value, current.wrapping_add(1).max(1)));
+        status::OK
+    }
+}
+
 pub(crate) struct HostState {
     pub limiter: Limiter,
     pub memory: Option<Memory>,
@@ -115,7 +143,7 @@ pub(crate) struct HostState {
     /// Properties the host answers (`parapet_host`).
     pub host_properties: BTreeMap<String, Vec<u8>>,
     pub metrics: Vec<Metric>,
-    pub shared_data: BTreeMap<Vec<u8>, (Vec<u8>, u32)>,
+    pub shared_data: SharedData,
     pub queues: Vec<(String, VecDeque<Vec<u8>>)>,
     pub tick_period_ms: u32,
 }
@@ -139,7 +167,7 @@ impl HostState {
             vm_properties: BTreeMap::new(),
             host_properties: BTreeMap::new(),
             metrics: Vec::new(),
-            shared_data: BTreeMap::new(),
+            shared_data: SharedData::default(),
             queues: Vec::new(),
             tick_period_ms: 0,
         }
@@ -439,27 +467,19 @@ pub(crate) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<&'static [&'st
         Ok(status::OK)
     })?;
 
-    // --- shared data and queues (this VM only: workers do not share them) ---
+    // --- shared data (every VM with the same SharedData) and queues (this VM only) ---
     l.func_wrap(E, "proxy_get_shared_data", |mut c: C<'_>, kptr: i32, ksize: i32, rptr: i32, rsize: i32, rcas: i32| -> R {
         let key = mem!(read(&c, kptr, ksize));
-        let Some((value, cas)) = c.data().shared_data.get(&key).cloned() else { return Ok(status::NOT_FOUND) };
+        let Some((value, cas)) = c.data().shared_data.get(&key) else { return Ok(status::NOT_FOUND) };
         if !write_u32(&mut c, rcas, cas) {
             return Ok(status::INVALID_MEMORY_ACCESS);
         }
         copy_out(&mut c, &value, rptr, rsize)
     })?;
-    l.func_wrap(E, "proxy_set_shared_data", |mut c: C<'_>, kptr: i32, ksize: i32, vptr: i32, vsize: i32, cas: i32| -> R {
+    l.func_wrap(E, "proxy_set_shared_data", |c: C<'_>, kptr: i32, ksize: i32, vptr: i32, vsize: i32, cas: i32| -> R {
         let key = mem!(read(&c, kptr, ksize));
         let value = mem!(read(&c, vptr, vsize));
-        let cas = cas as u32;
-        let data = &mut c.data_mut().shared_data;
-        let current = data.get(&key).map_or(0, |(_, c)| *c);
-        if cas != 0 && cas != current {
-            return Ok(status::CAS_MISMATCH);
-        }
-        let next = current.wrapping_add(1).max(1);
-        data.insert(key, (value, next));
-        Ok(status::OK)
+        Ok(c.data().shared_data.set(key, value, cas as u32))
     })?;
     l.func_wrap(E, "proxy_register_shared_queue", |mut c: C<'_>, nptr: i32, nsize: i32, rid: i32| -> R {
         let name = String::from_utf8_lossy(&mem!(read(&c, nptr, nsize))).into_owned();

@@ -14,7 +14,7 @@ pub mod hostcalls;
 pub mod proxywasm;
 pub mod runtime;
 
-pub use hostcalls::{Clock, LocalReply, LogRecord, Metric};
+pub use hostcalls::{Clock, LocalReply, LogRecord, Metric, SharedData};
 pub use proxywasm::{ConfigRejected, Disposition, Filter, HostOptions, HostResponse, HttpRequest, UpstreamRequest, UpstreamResponse};
 pub use runtime::{ModuleInfo, Runtime};
 

@@ -20,7 +20,7 @@ use anyhow::{anyhow, Context as _, Result};
 use wasmtime::{Instance, Store, Trap, TypedFunc};
 
 use crate::abi::{action, HeaderPairs, LogLevel};
-use crate::hostcalls::{Clock, HostState, LocalReply, LogRecord, Metric, Stream};
+use crate::hostcalls::{Clock, HostState, LocalReply, LogRecord, Metric, SharedData, Stream};
 use crate::runtime::Runtime;
 
 /// Limits and knobs of a VM.
@@ -42,6 +42,9 @@ pub struct HostOptions {
     pub vm_configuration: Vec<u8>,
     /// The `parapet_host` property: the host name the module writes into its log records.
     pub host_name: Option<String>,
+    /// Shared data; VMs whose options are clones of one another share it (as Envoy's worker
+    /// VMs of one plugin do): the posture state lives there.
+    pub shared_data: SharedData,
 }
 
 pub const DEFAULT_FUEL: u64 = 200_000_000_000;
@@ -58,6 +61,7 @@ impl Default for HostOptions {
             body_chunk_size: None,
             vm_configuration: Vec::new(),
             host_name: None,
+            shared_data: SharedData::default(),
         }
     }
 }
@@ -265,6 +269,7 @@ impl Vm {
             st.host_properties.insert("parapet_host".into(), h.clone().into_bytes());
         }
         st.metrics = metrics;
+        st.shared_data = opts.shared_data.clone();
         st.root_context_id = ROOT_CONTEXT_ID;
         let mut store = Store::new(&rt.engine, st);
         store.limiter(|s| &mut s.limiter);

@@ -202,28 +202,7 @@ impl Server {
 
     /// Sends raw bytes, returns (status, headers, body) of the response.
     fn raw(&self, request: &[u8]) -> (u16, String, Vec<u8>) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        s.write_all(request).unwrap();
-        let mut buf = Vec::new();
-        let mut reader = BufReader::new(s);
-        let mut head = String::new();
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            head.push_str(&line);
-        }
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        let len: usize = head
-            .lines()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
-            .unwrap();
-        buf.resize(len, 0);
-        reader.read_exact(&mut buf).unwrap();
-        (status, head, buf)
+        raw_at(&self.addr, request)
     }
 
     fn post(&self, path: &str, body: &[u8], extra: &str) -> (u16, serde_json::Value) {
@@ -232,6 +211,32 @@ impl Server {
         let (status, _, body) = self.raw(&req);
         (status, serde_json::from_slice(&body).unwrap())
     }
+}
+
+/// Sends raw bytes to `addr`, returns (status, headers, body) of the response.
+fn raw_at(addr: &str, request: &[u8]) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(request).unwrap();
+    let mut buf = Vec::new();
+    let mut reader = BufReader::new(s);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .unwrap();
+    buf.resize(len, 0);
+    reader.read_exact(&mut buf).unwrap();
+    (status, head, buf)
 }
 
 impl Drop for Server {
@@ -311,4 +316,132 @@ fn serve_answers_on_loopback_and_stops() {
     drop(server);
     std::thread::sleep(Duration::from_millis(200));
     assert!(TcpStream::connect(&addr).is_err(), "the server still listens after being stopped");
+}
+
+#[test]
+fn policy_lint_reports_every_problem_and_passes_the_shipped_policies() {
+    let bad = tmp("lint-bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"mode":"panic","projects":{"bot":"missing"},
+            "policies":{"p":{"sensitivity":"L2","detectors":{"pii/emial":{}},"posture":{"hysteresis":2}}}}"#,
+    )
+    .unwrap();
+    let out = parapet(&["policy", "lint", bad.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for field in ["mode: ", "projects.bot: ", "policies.p.detectors.pii/emial: ", "policies.p.posture.hysteresis: "] {
+        assert!(text.contains(&format!("{}: {field}", bad.display())), "{field} missing from:\n{text}");
+    }
+    assert!(text.contains("(config): 4 errors"), "{text}");
+    // Every shipped policy template and Envoy example config lints clean.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files: Vec<String> = std::fs::read_dir(root.join("policies")).unwrap().map(|e| e.unwrap().path().display().to_string()).collect();
+    files.sort();
+    let mut args = vec!["policy", "lint", "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let out = parapet(&args).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["files"].as_array().unwrap().len(), 5);
+    // A lone policy: fields within the file.
+    let lone = tmp("lone.json");
+    std::fs::write(&lone, r#"{"sensitivity":"L2","detectors":{"pii/email":{"mode":"shout"}}}"#).unwrap();
+    let out = parapet(&["policy", "lint", lone.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(": detectors.pii/email.mode: ") && text.contains("(policy): 1 error"), "{text}");
+    assert_eq!(parapet(&["policy", "lint"]).output().unwrap().status.code(), Some(2));
+    assert_eq!(parapet(&["policy", "frob"]).output().unwrap().status.code(), Some(2));
+}
+
+#[test]
+fn policy_diff_replays_corpora_and_logs_and_names_what_changes() {
+    let old = tmp("diff-old.json");
+    let new = tmp("diff-new.json");
+    std::fs::write(&old, r#"{"projects":{"bot":"p"},"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{}}}}}"#).unwrap();
+    std::fs::write(&new, r#"{"projects":{"bot":"p"},"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{},"pii/phone_number":{}}}}}"#).unwrap();
+    let corpus = tmp("diff-corpus.jsonl");
+    std::fs::write(
+        &corpus,
+        concat!(
+            r#"{"messages":[{"role":"user","content":"call me on +44 20 7946 0958"}],"project_id":"bot"}"#, "\n",
+            r#"{"messages":[{"role":"user","content":"mail bob@example.com"}],"project_id":"bot"}"#, "\n",
+            r#"{"text":"hello there","label":0}"#, "\n",
+            r#"{"time":"2026-12-01T10:00:00.000Z","kind":"api","request_id":"r9","project_id":"bot","flagged":false,"messages":[{"role":"user","content":"ring +1 415 555 0132 please"}]}"#, "\n",
+            r#"{"time":"2026-12-01T10:00:01.000Z","kind":"guard","request_id":"r10","project_id":"bot","flagged":false}"#, "\n",
+            "not json\n",
+        ),
+    )
+    .unwrap();
+    let out = parapet(&["policy", "diff", old.to_str().unwrap(), new.to_str().unwrap(), "--replay", corpus.to_str().unwrap(), "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "a malformed line is reported: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["replayed"].as_u64(), v["changed"].as_u64(), v["malformed"].as_u64()), (Some(4), Some(2), Some(1)), "{v}");
+    assert_eq!(v["skipped"]["no_content"], 1);
+    assert_eq!(v["by_detector"], serde_json::json!([{"detector_type": "pii/phone_number", "newly_detected": 2, "no_longer_detected": 0}]));
+    assert_eq!(v["by_project"], serde_json::json!([{"project_id": "bot", "requests": 2}]));
+    assert_eq!(v["by_action"], serde_json::json!([{"old": "clean", "new": "blocked", "requests": 2}]));
+    let p = v["policies"].as_array().unwrap().iter().find(|p| p["policy_id"] == "p").unwrap();
+    assert_ne!(p["old_version"], p["new_version"]);
+    assert_eq!(v["changes"][0]["at"].as_str().unwrap().rsplit(':').next(), Some("1"));
+    assert_eq!(v["changes"][1]["new"]["detected"], serde_json::json!(["pii/phone_number"]));
+    // Text output names the same.
+    let out = parapet(&["policy", "diff", old.to_str().unwrap(), new.to_str().unwrap(), "--replay", corpus.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("verdicts changed: 2 of 4 (50.00%)") && text.contains("clean -> blocked") && text.contains("+pii/phone_number"), "{text}");
+    // Identical configs change nothing; a config that does not compile is a setup error.
+    let same = parapet(&["policy", "diff", old.to_str().unwrap(), old.to_str().unwrap(), "--replay", corpus.to_str().unwrap()]).output().unwrap();
+    assert!(String::from_utf8_lossy(&same.stdout).contains("verdicts changed: 0 of 4"));
+    let broken = tmp("diff-broken.json");
+    std::fs::write(&broken, r#"{"default_policy":"nope"}"#).unwrap();
+    let out = parapet(&["policy", "diff", old.to_str().unwrap(), broken.to_str().unwrap(), "--replay", corpus.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("default_policy"));
+    assert_eq!(parapet(&["policy", "diff", old.to_str().unwrap(), new.to_str().unwrap()]).output().unwrap().status.code(), Some(2), "--replay is required");
+}
+
+/// The posture of one project as `GET /v2/posture` reports it.
+fn posture_of(server: &Server, project: &str) -> serde_json::Value {
+    let (status, _, body) = server.raw(b"GET /v2/posture HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    v["projects"].as_array().unwrap().iter().find(|p| p["project_id"] == project).cloned().unwrap_or_else(|| panic!("{project} not in {v}"))
+}
+
+#[test]
+fn serve_shares_the_posture_across_worker_threads_and_loses_no_update() {
+    let cfg = tmp("posture-config.json");
+    std::fs::write(
+        &cfg,
+        r#"{"projects":{"load":"watched"},"policies":{"watched":{"sensitivity":"L2","detectors":{"pii/email":{}},
+            "posture":{"half_life_s":1e9,"rate_lookahead_s":0,"surge_min":1e9,"thresholds":{"scoped":40,"inquiry":1e6,"deferral":2e6,"refusal":3e6}}}}}"#,
+    )
+    .unwrap();
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(posture_of(&server, "load")["mode"], "full");
+    let body = br#"{"project_id":"load","messages":[{"role":"user","content":"mail bob@example.com"}]}"#;
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let addr = server.addr.clone();
+            std::thread::spawn(move || {
+                let mut modes = Vec::new();
+                for _ in 0..10 {
+                    let mut req = format!("POST /v2/guard HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+                    req.extend_from_slice(body);
+                    let (status, head, _) = raw_at(&addr, &req);
+                    assert_eq!(status, 200);
+                    let posture = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("x-parapet-posture:").map(|v| v.trim().to_string())).unwrap();
+                    modes.push(posture);
+                }
+                modes
+            })
+        })
+        .collect();
+    let seen: Vec<String> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let p = posture_of(&server, "load");
+    // 80 screenings by two VMs on eight connections: every one counted, once.
+    assert_eq!((p["screenings"].as_u64(), p["signals"].as_u64(), p["pressure"].as_f64()), (Some(80), Some(80), Some(80.0)), "{p}");
+    assert_eq!(p["mode"], "scoped", "{p}");
+    assert!(seen.iter().any(|m| m.starts_with("scoped; score=")) && seen.iter().any(|m| m.starts_with("full; score=")), "{seen:?}");
+    assert_eq!(p["drivers"][0]["source"], "pii/email");
 }

@@ -160,14 +160,14 @@ def envoy_yaml(plugin_config, listen_port, admin_port, upstream_port, shipped="e
 
 
 class Envoy:
-    def __init__(self, tmp_path, plugin_config, upstream_port, shipped="envoy.yaml"):
+    def __init__(self, tmp_path, plugin_config, upstream_port, shipped="envoy.yaml", concurrency=1):
         require(ENVOY_WASM)
         self.port, self.admin = free_port(), free_port()
         cfg = tmp_path / f"envoy-{self.port}.yaml"
         cfg.write_text(envoy_yaml(plugin_config, self.port, self.admin, upstream_port, shipped))
         self.log = tmp_path / f"envoy-{self.port}.log"
         self.proc = subprocess.Popen(
-            [str(envoy_binary()), "-c", str(cfg), "--concurrency", "1", "--use-dynamic-base-id", "-l", "info",
+            [str(envoy_binary()), "-c", str(cfg), "--concurrency", str(concurrency), "--use-dynamic-base-id", "-l", "info",
              "--log-path", str(self.log)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
         )
@@ -180,14 +180,18 @@ class Envoy:
     def logs(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
-    def stats(self) -> dict:
-        r = request(self.admin, "GET", "/stats?filter=wasmcustom")
+    def stats(self, query="?filter=wasmcustom") -> dict:
+        """Counters and gauges of the admin `/stats` (name -> value); Parapet's by default."""
+        r = request(self.admin, "GET", "/stats" + query)
         out = {}
         for line in r.body.decode().splitlines():
             k, _, v = line.partition(": ")
             if v.strip().isdigit():
                 out[k] = int(v)
         return out
+
+    def stats_all(self) -> dict:
+        return self.stats("")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -203,8 +207,8 @@ class Envoy:
 def start_envoy(tmp_path):
     started = []
 
-    def start(plugin_config, upstream_port, shipped="envoy.yaml"):
-        e = Envoy(tmp_path, plugin_config, upstream_port, shipped)
+    def start(plugin_config, upstream_port, shipped="envoy.yaml", concurrency=1):
+        e = Envoy(tmp_path, plugin_config, upstream_port, shipped, concurrency)
         started.append(e)
         return e
 

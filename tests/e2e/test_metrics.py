@@ -260,6 +260,9 @@ def test_stats_tag_regexes_split_the_filter_names():
         {"project": "support-bot", "policy": "public-facing", "direction": "output", "detector": "moderated_content_self_harm"})
     assert extract(p + "latency_us")[0] == "wasmcustom.parapet.screen.latency_us"
     assert extract("wasmcustom.parapet.detected.pii.email") == ("wasmcustom.parapet.detected.pii.email", {})
+    # The posture gauges and counter carry the project label only.
+    assert extract("wasmcustom.parapet.posture.project.bank.mode") == ("wasmcustom.parapet.posture.mode", {"project": "bank"})
+    assert extract("wasmcustom.parapet.posture.project._none.transitions") == ("wasmcustom.parapet.posture.transitions", {"project": "_none"})
 
 
 def test_new_envoy_configs_validate(tmp_path):

@@ -273,6 +273,7 @@ mod tests {
             builtin_allowlist: true,
             mode: None,
             fail_mode: None,
+            posture: None,
             input: None,
             output: None,
         };

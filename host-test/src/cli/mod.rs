@@ -1,13 +1,14 @@
 //! The `parapet` command line.
 //!
 //! Exit codes: 0 success; 1 the command ran and found a problem (`verify` mismatches or an
-//! empty corpus, `eval` error answers, malformed log lines skipped by `logs export` and
-//! `report`); 2 a setup or usage error (bad flag, unreadable file, invalid config, module
-//! that does not load).
+//! empty corpus, `eval` error answers, malformed log lines skipped by `logs export`, `report`
+//! and `policy diff`, problems found by `policy lint`); 2 a setup or usage error (bad flag,
+//! unreadable file, invalid config, module that does not load).
 
 mod eval;
 mod http;
 mod logs;
+mod policy;
 mod report;
 mod s3;
 mod screen;
@@ -38,6 +39,8 @@ Commands:
            (or --bucket s3://NAME/PREFIX)
   report   Render screening logs as one self-contained HTML page: parapet report LOGS...
            --out report.html
+  policy   Review a policy change: parapet policy lint FILE, parapet policy diff OLD NEW
+           --replay LOGS|CORPUS
   version  Print versions
   help     Print this help, or a command's: parapet help screen
 
@@ -55,7 +58,8 @@ Global options (also accepted after the command):
   -V, --version        Print version
 
 Exit status: 0 ok; 1 verify found mismatches or an empty corpus, eval got error answers,
-logs export or report skipped malformed lines; 2 setup or usage error.";
+logs export or report skipped malformed lines, policy lint found problems; 2 setup or usage
+error.";
 
 const SCREEN_HELP: &str = "\
 Guard requests on stdin through the module, as POST <guard_path> (default /v2/guard).
@@ -83,8 +87,9 @@ Serve the guard API over HTTP/1.1 from the module.
 
 Usage: parapet serve [--addr ADDR] [--config FILE] [--workers N] [--log FILE]
 
-Routes: POST <guard_path> (default /v2/guard) and POST <guard_path>/results (confidence
-levels per detector, not logged) answered by the module; GET /healthz; other
+Routes: POST <guard_path> (default /v2/guard), POST <guard_path>/results (confidence
+levels per detector, not logged) and GET /v2/posture (every project's threat posture; the
+path is `posture` beside the guard path) answered by the module; GET /healthz; other
 paths 404 JSON; other methods on the guard path 405 JSON. Request bodies may use
 content-length or chunked encoding; at most max_body_bytes + 1 bytes are read, a larger body
 gets 413 JSON. Prints the listening address on startup; stop with Ctrl-C / SIGTERM.
@@ -195,6 +200,7 @@ fn command_flags(cmd: &str) -> (&'static [&'static str], &'static str) {
         "eval" => (&["--policy", "--detector", "--config"], EVAL_HELP),
         "logs" => (&["--out", "--bucket", "--endpoint", "--region", "--utc-offset"], logs::LOGS_HELP),
         "report" => (&["--out", "--title", "--utc-offset"], report::REPORT_HELP),
+        "policy" => (&["--replay", "--show"], policy::POLICY_HELP),
         _ => (&[], MAIN_HELP),
     }
 }
@@ -204,6 +210,7 @@ fn command_switches(cmd: &str) -> &'static [&'static str] {
     match cmd {
         "eval" => &["--json", "--native"],
         "logs" => &["--force"],
+        "policy" => &["--json"],
         _ => &[],
     }
 }
@@ -298,7 +305,7 @@ fn parse(args: &[String]) -> CliResult<Parsed> {
             return Ok(Parsed::Print(help_text(topic, &flags.positionals[flags.positionals.len().min(1)..]).to_string()));
         }
         "version" => return Ok(Parsed::Print(version_text())),
-        "screen" | "serve" | "verify" | "eval" | "logs" | "report" => {}
+        "screen" | "serve" | "verify" | "eval" | "logs" | "report" | "policy" => {}
         other => return Err(CliError::usage(format!("unknown command {other:?}; see `parapet --help`"))),
     }
     if help {
@@ -339,6 +346,7 @@ pub fn main() -> ExitCode {
             "eval" => eval::run(&global, &flags),
             "logs" => logs::run(&flags),
             "report" => report::run(&flags),
+            "policy" => policy::run(&flags),
             _ => verify::run(&global, &flags),
         },
     });

@@ -89,6 +89,8 @@ pub fn run(flags: &Flags) -> CliResult<ExitCode> {
     let title = flags.get("--title").unwrap_or("Parapet screening report");
     let (mut records, bad) = read_logs(logs)?;
     report_malformed(&bad);
+    // Posture transitions share the log with screenings but are not requests.
+    records.retain(|r| r.value.get("kind").and_then(|k| k.as_str()) != Some("posture"));
     sort_by_time(&mut records);
 
     let flagged = records.iter().filter(|r| r.value.get("flagged") == Some(&serde_json::Value::Bool(true))).count();

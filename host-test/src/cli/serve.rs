@@ -2,7 +2,8 @@
 //!
 //! Threads: the main thread accepts; each connection gets a thread that parses requests
 //! (bounded head, body read up to `max_body_bytes + 1`); requests for the guard path go over a
-//! channel to a fixed pool of workers, each owning one VM. No state is shared between VMs.
+//! channel to a fixed pool of workers, each owning one VM. The VMs share one shared-data store
+//! (as Envoy's worker VMs do), which holds each project's threat posture.
 
 use std::io::{BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -30,6 +31,8 @@ struct Job {
 struct Shared {
     setup: Setup,
     guard_path: String,
+    /// `GET` here: every project's posture, answered by the module.
+    posture_path: Option<String>,
     max_body: usize,
     jobs: SyncSender<Job>,
     connections: AtomicUsize,
@@ -67,12 +70,14 @@ pub fn run(global: &Global, flags: &Flags) -> CliResult<ExitCode> {
             .spawn(move || worker(filter, &rx))
             .map_err(|e| CliError::setup(format!("cannot start a worker thread: {e}")))?;
     }
-    let shared = Arc::new(Shared { setup, guard_path, max_body, jobs: tx, connections: AtomicUsize::new(0) });
+    let posture_path = setup.config.posture_path();
+    let shared = Arc::new(Shared { setup, guard_path, posture_path, max_body, jobs: tx, connections: AtomicUsize::new(0) });
 
     let info = shared.setup.runtime.info();
     println!(
-        "parapet: listening on http://{local} (POST {}, GET /healthz; {workers} workers; module {} loaded in {} ms{})",
+        "parapet: listening on http://{local} (POST {}, GET {}, GET /healthz; {workers} workers; module {} loaded in {} ms{})",
         shared.guard_path,
+        shared.posture_path.as_deref().unwrap_or("-"),
         shared.setup.module_label,
         info.load_time.as_millis(),
         if info.cache_hit { " from cache" } else { "" }
@@ -178,9 +183,14 @@ fn exchange(head: &http::Head, reader: &mut BufReader<TcpStream>, writer: &mut T
         h.push(("allow".into(), "GET, HEAD".into()));
         return ((s, h, b), unread_body);
     }
-    if path != shared.guard_path && path.strip_prefix(shared.guard_path.as_str()) != Some("/results") {
-        let msg = format!("no route for {path}; this server answers POST {0}, POST {0}/results and GET /healthz", shared.guard_path);
+    let posture = shared.posture_path.as_deref() == Some(path);
+    if path != shared.guard_path && path.strip_prefix(shared.guard_path.as_str()) != Some("/results") && !posture {
+        let posture = shared.posture_path.as_deref().map(|p| format!(", GET {p}")).unwrap_or_default();
+        let msg = format!("no route for {path}; this server answers POST {0}, POST {0}/results{posture} and GET /healthz", shared.guard_path);
         return (error(404, "not_found", msg), unread_body);
+    }
+    if posture && unread_body {
+        return (error(400, "bad_request", format!("GET {path} takes no body")), true);
     }
 
     let declared_too_large = matches!(framing, Framing::Length(n) if n > shared.max_body as u64);
