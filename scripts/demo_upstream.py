@@ -6,7 +6,9 @@
 Answers POST /v1/chat/completions, /v1/responses and /v1/messages in each API's format, as JSON
 or, when the request says `"stream": true`, as server-sent events sent a few words at a time.
 The reply depends on the last user message: one mentioning "key" gets an AWS access key in the
-answer, one mentioning "mail" an e-mail address, anything else a harmless sentence.
+answer, one mentioning "mail" an e-mail address, anything else a harmless sentence. A chat
+request whose last user message says "send" gets a call to the `send_email` tool instead (JSON
+only), whether the request offered that tool or not, as a misbehaving model might.
 """
 import json
 import sys
@@ -51,6 +53,17 @@ def events(path, text):
         yield 'event: message_stop\ndata: {"type":"message_stop"}\n\n'
 
 
+def wants_send(req):
+    msgs = req.get("messages") or []
+    return bool(msgs) and "send" in json.dumps(msgs[-1]).lower()
+
+
+def tool_call():
+    call = {"id": "call_1", "type": "function", "function": {"name": "send_email", "arguments": json.dumps({"to": "ops@example.com", "body": "done"})}}
+    return {"id": "chatcmpl-1", "object": "chat.completion",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "tool_calls": [call]}, "finish_reason": "tool_calls"}]}
+
+
 def whole(path, text):
     if path == "/v1/chat/completions":
         return {"id": "chatcmpl-1", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
@@ -66,7 +79,8 @@ class Handler(BaseHTTPRequestHandler):
         req = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
         text = reply_text(req)
         if not req.get("stream"):
-            out = json.dumps(whole(self.path, text)).encode()
+            body = tool_call() if self.path == "/v1/chat/completions" and wants_send(req) else whole(self.path, text)
+            out = json.dumps(body).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(out)))

@@ -382,7 +382,8 @@ fn parse_spec(json: &[u8]) -> Result<ConfigSpec, ConfigError> {
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { path };
+        // The root (".") and a position serde cannot name ("?", a syntax error) are no field.
+        let field = if path == "." || path == "?" { String::new() } else { path };
         err(field, e.inner().to_string())
     })
 }
@@ -675,6 +676,21 @@ impl Config {
     /// Every problem with a config document at once, each naming its field (what `parapet
     /// policy lint` prints); empty when the config compiles.
     pub fn lint(json: &[u8]) -> Vec<ConfigError> {
+        // The compiler is the judge: what it accepts has no problem, and its error is always
+        // among those reported (a duplicate key, say, is seen only by the text parser).
+        let first = match Config::compile(json) {
+            Ok(_) => return Vec::new(),
+            Err(e) => e,
+        };
+        let mut errors = Config::salvage(json);
+        if !errors.iter().any(|e| e.field == first.field) {
+            errors.insert(0, first);
+        }
+        errors
+    }
+
+    /// Every problem found by parsing with unparsable fields taken out, then compiling.
+    fn salvage(json: &[u8]) -> Vec<ConfigError> {
         let s = parse_spec_all(json);
         let mut errors = s.errors;
         if let Some(spec) = s.spec {
@@ -1062,6 +1078,9 @@ mod tests {
         assert_eq!(used.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["policies.q.sensitivity"]);
         assert!(Config::lint(b"{}").is_empty());
         assert_eq!(Config::lint(b"{not json").len(), 1);
+        // A duplicate key only the text parser sees is still reported.
+        let dup = Config::lint(br#"{"mode":"block","mode":"monitor"}"#);
+        assert_eq!(dup.len(), 1, "{dup:?}");
         // compile reports the first of them.
         assert_eq!(Config::compile(br#"{"projects":{"a":"x","b":"y"}}"#).err().unwrap().field, "projects.a");
     }

@@ -40,10 +40,12 @@ impl ApiError {
         ApiError { status, code, message: message.into(), param: None }
     }
 
-    /// The OpenAI `type` family for this status.
+    /// The OpenAI `type` family for this status; Parapet's own refusals (the threat posture's)
+    /// are `parapet_blocked`, like a blocked request.
     fn kind(&self) -> &'static str {
-        match self.status {
-            400..=499 => "invalid_request_error",
+        match (self.code, self.status) {
+            ("posture_refusal" | "tool_forbidden", _) => "parapet_blocked",
+            (_, 400..=499) => "invalid_request_error",
             _ => "parapet_error",
         }
     }

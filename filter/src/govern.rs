@@ -487,6 +487,10 @@ mod tests {
                 let r: Value = serde_json::from_slice(&d.reply.as_ref().unwrap().body).unwrap();
                 assert_eq!(r["object"], "chat.completion");
             }
+            if note.mode == PostureMode::Refusal {
+                let r: Value = serde_json::from_slice(&d.reply.as_ref().unwrap().body).unwrap();
+                assert_eq!((r["error"]["code"].as_str(), r["error"]["type"].as_str()), (Some("posture_refusal"), Some("parapet_blocked")));
+            }
         }
         assert_eq!(
             outcomes,

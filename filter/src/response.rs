@@ -149,6 +149,7 @@ impl Guard {
             "param": null,
             "detector_types": v.detected,
             "policy_id": v.policy_id,
+            "policy_version": v.policy_version,
         }});
         HttpReply { status: 403, body: body.to_string().into_bytes() }
     }
@@ -444,6 +445,7 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&client).unwrap();
         assert_eq!(v["error"]["code"], "blocked");
         assert!(v["error"]["message"].as_str().unwrap().starts_with("response blocked"));
+        assert!(v["error"]["policy_version"].as_str().unwrap().starts_with("pv-"), "a blocked response names the policy version");
         // Block mode holds the body until the end; then sends it unchanged.
         let mut s = start(&g, Format::OpenaiChat, "application/json");
         assert_eq!(s.feed(&g, &clean[..5], false), StreamStep::Release(vec![]));

@@ -144,6 +144,25 @@ impl SseParser {
     }
 }
 
+/// Writes one server-sent event: an optional `event:` line, the `data:` line, a blank line.
+pub fn write_event(out: &mut String, event: Option<&str>, data: &str) {
+    if let Some(e) = event {
+        out.push_str("event: ");
+        out.push_str(e);
+        out.push('\n');
+    }
+    out.push_str("data: ");
+    out.push_str(data);
+    out.push_str("\n\n");
+}
+
+/// Ends a stream the way clients of `format` expect (OpenAI chat: `data: [DONE]`).
+pub fn write_end(out: &mut String, format: Format) {
+    if format == Format::OpenaiChat {
+        out.push_str("data: [DONE]\n\n");
+    }
+}
+
 /// The model text one streamed event carries, for `format`. Empty for control events.
 pub fn stream_text(format: Format, ev: &Event) -> String {
     let Ok(v) = serde_json::from_str::<Value>(&ev.data) else { return String::new() };

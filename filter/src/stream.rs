@@ -97,17 +97,8 @@ pub fn error_event(format: Format, code: &str, message: &str, detector_types: &[
         ),
     };
     let mut out = String::new();
-    if let Some(e) = event {
-        out.push_str("event: ");
-        out.push_str(e);
-        out.push('\n');
-    }
-    out.push_str("data: ");
-    out.push_str(&data.to_string());
-    out.push_str("\n\n");
-    if format == Format::OpenaiChat {
-        out.push_str("data: [DONE]\n\n");
-    }
+    crate::sse::write_event(&mut out, event, &data.to_string());
+    crate::sse::write_end(&mut out, format);
     out.into_bytes()
 }
 

@@ -168,18 +168,9 @@ pub fn assistant_reply(format: Format, request: &[u8], id: &str, created_s: u64,
     };
     let mut out = String::new();
     for (event, data) in events {
-        if let Some(e) = event {
-            out.push_str("event: ");
-            out.push_str(e);
-            out.push('\n');
-        }
-        out.push_str("data: ");
-        out.push_str(&data.to_string());
-        out.push_str("\n\n");
+        crate::sse::write_event(&mut out, event, &data.to_string());
     }
-    if format == Format::OpenaiChat {
-        out.push_str("data: [DONE]\n\n");
-    }
+    crate::sse::write_end(&mut out, format);
     (out.into_bytes(), "text/event-stream")
 }
 

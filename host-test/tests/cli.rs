@@ -383,6 +383,9 @@ fn policy_diff_replays_corpora_and_logs_and_names_what_changes() {
     assert_eq!(v["by_action"], serde_json::json!([{"old": "clean", "new": "blocked", "requests": 2}]));
     let p = v["policies"].as_array().unwrap().iter().find(|p| p["policy_id"] == "p").unwrap();
     assert_ne!(p["old_version"], p["new_version"]);
+    let bot = v["projects"].as_array().unwrap().iter().find(|p| p["project_id"] == "bot").unwrap();
+    assert_eq!((&bot["old_policy"], &bot["new_policy"]), (&serde_json::json!("p"), &serde_json::json!("p")));
+    assert_ne!(bot["old_version"], bot["new_version"]);
     assert_eq!(v["changes"][0]["at"].as_str().unwrap().rsplit(':').next(), Some("1"));
     assert_eq!(v["changes"][1]["new"]["detected"], serde_json::json!(["pii/phone_number"]));
     // Text output names the same.

@@ -58,3 +58,19 @@ def test_readme_config_table_matches_the_reference():
     reference = (ROOT / "docs" / "config.md").read_text().split("## Top level", 1)[1].split("## Policy", 1)[0]
     readme = (ROOT / "README.md").read_text().split("## Configuration reference", 1)[1].split("Example:", 1)[0]
     assert rows(readme) == rows(reference), "README's configuration table differs from docs/config.md"
+
+
+def test_posture_doc_review_transcript_is_real_output():
+    """docs/posture.md's `parapet policy lint` and `policy diff` transcript is what they print."""
+    require(PARAPET_BIN)
+    text = (ROOT / "docs" / "posture.md").read_text()
+    block = re.search(r"```\n(\$ parapet policy lint .*?)```", text, re.S)
+    assert block, "docs/posture.md lost its review transcript"
+    runs = re.split(r"^\$ ", block.group(1), flags=re.M)[1:]
+    assert len(runs) == 2
+    for run in runs:
+        cmd, _, expected = run.partition("\n")
+        args = cmd.split()
+        assert args[0] == "parapet"
+        r = subprocess.run([str(PARAPET_BIN), *args[1:]], capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert r.stdout == expected, f"docs/posture.md is stale for `{cmd}`:\n{r.stdout}"

@@ -233,6 +233,22 @@ fn diff(flags: &Flags, args: &[String]) -> CliResult<ExitCode> {
         }
     }
 
+    // What each project (and requests without one) is screened under, where that changed.
+    let assignment = |g: &Guard, doc: &Doc, project: Option<&str>| -> Option<(String, String)> {
+        let project = if doc.policy.is_some() { None } else { project };
+        g.resolve(project).ok().map(|p| (p.id.clone(), p.version.clone()))
+    };
+    let mut project_ids: std::collections::BTreeSet<Option<String>> = std::iter::once(None).collect();
+    project_ids.extend(old.config().projects.keys().chain(new.config().projects.keys()).map(|p| Some(p.clone())));
+    let mut changed_projects: Vec<(Option<String>, Option<(String, String)>, Option<(String, String)>)> = Vec::new();
+    for p in project_ids {
+        let (a, b) = (assignment(&old, &old_doc, p.as_deref()), assignment(&new, &new_doc, p.as_deref()));
+        if a != b {
+            changed_projects.push((p, a, b));
+        }
+    }
+    let assigned = |x: &Option<(String, String)>| x.as_ref().map_or("(unknown project)".to_string(), |(id, v)| format!("{id} {v}"));
+
     let mut by_action: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut by_detector: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut by_project: BTreeMap<String, usize> = BTreeMap::new();
@@ -257,6 +273,11 @@ fn diff(flags: &Flags, args: &[String]) -> CliResult<ExitCode> {
             "malformed": malformed.len(),
             "changed": changes.len(),
             "policies": changed_policies.iter().map(|(n, a, b)| json!({ "policy_id": n, "old_version": a, "new_version": b })).collect::<Vec<_>>(),
+            "projects": changed_projects.iter().map(|(p, a, b)| json!({
+                "project_id": p,
+                "old_policy": a.as_ref().map(|x| &x.0), "old_version": a.as_ref().map(|x| &x.1),
+                "new_policy": b.as_ref().map(|x| &x.0), "new_version": b.as_ref().map(|x| &x.1),
+            })).collect::<Vec<_>>(),
             "by_action": by_action.iter().map(|((a, b), n)| json!({ "old": a, "new": b, "requests": n })).collect::<Vec<_>>(),
             "by_detector": by_detector.iter().map(|(d, (up, down))| json!({ "detector_type": d, "newly_detected": up, "no_longer_detected": down })).collect::<Vec<_>>(),
             "by_project": by_project.iter().map(|(p, n)| json!({ "project_id": p, "requests": n })).collect::<Vec<_>>(),
@@ -273,11 +294,19 @@ fn diff(flags: &Flags, args: &[String]) -> CliResult<ExitCode> {
         let malformed_text = if malformed.is_empty() { String::new() } else { format!("; {} malformed", malformed.len()) };
         let _ = writeln!(out, "policy diff: {old_path} -> {new_path}: {total} {} replayed from {}{skipped_text}{malformed_text}", plural(total, "request", "requests"), replays.join(", "));
         if changed_policies.is_empty() {
-            let _ = writeln!(out, "policy versions: unchanged");
+            let _ = writeln!(out, "policies changed: none");
         } else {
-            let _ = writeln!(out, "policy versions:");
+            let _ = writeln!(out, "policies changed:");
             for (n, a, b) in &changed_policies {
                 let _ = writeln!(out, "  {n:<24} {} -> {}", a.as_deref().unwrap_or("(absent)"), b.as_deref().unwrap_or("(absent)"));
+            }
+        }
+        if changed_projects.is_empty() {
+            let _ = writeln!(out, "projects changed: none");
+        } else {
+            let _ = writeln!(out, "projects changed:");
+            for (p, a, b) in &changed_projects {
+                let _ = writeln!(out, "  {:<24} {} -> {}", project_label(p), assigned(a), assigned(b));
             }
         }
         let pct = if total == 0 { 0.0 } else { 100.0 * changes.len() as f64 / total as f64 };
@@ -299,7 +328,10 @@ fn diff(flags: &Flags, args: &[String]) -> CliResult<ExitCode> {
             for c in changes.iter().take(show) {
                 let plus: Vec<String> = c.new.detected.iter().filter(|d| !c.old.detected.contains(d)).map(|d| format!("+{d}")).collect();
                 let minus: Vec<String> = c.old.detected.iter().filter(|d| !c.new.detected.contains(d)).map(|d| format!("-{d}")).collect();
-                let why = c.new.error.as_deref().or(c.old.error.as_deref()).map(|e| format!(" ({e})")).unwrap_or_default();
+                let mut why = c.new.error.as_deref().or(c.old.error.as_deref()).map(|e| format!(" ({e})")).unwrap_or_default();
+                if c.new.action != "clean" && !c.new.detected.is_empty() {
+                    why.push_str(&format!(" (now: {})", c.new.detected.join(", ")));
+                }
                 let _ = writeln!(
                     out,
                     "  {}  {}  {} -> {}  {}{why}",
