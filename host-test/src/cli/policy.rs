@@ -152,6 +152,9 @@ fn lint(flags: &Flags, files: &[String]) -> CliResult<ExitCode> {
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+/// The policy a project is screened under: its id and version.
+type Assigned = (String, String);
+
 /// One replayed request whose verdict changed.
 struct Change {
     at: String,
@@ -234,20 +237,20 @@ fn diff(flags: &Flags, args: &[String]) -> CliResult<ExitCode> {
     }
 
     // What each project (and requests without one) is screened under, where that changed.
-    let assignment = |g: &Guard, doc: &Doc, project: Option<&str>| -> Option<(String, String)> {
+    let assignment = |g: &Guard, doc: &Doc, project: Option<&str>| -> Option<Assigned> {
         let project = if doc.policy.is_some() { None } else { project };
         g.resolve(project).ok().map(|p| (p.id.clone(), p.version.clone()))
     };
     let mut project_ids: std::collections::BTreeSet<Option<String>> = std::iter::once(None).collect();
     project_ids.extend(old.config().projects.keys().chain(new.config().projects.keys()).map(|p| Some(p.clone())));
-    let mut changed_projects: Vec<(Option<String>, Option<(String, String)>, Option<(String, String)>)> = Vec::new();
+    let mut changed_projects: Vec<(Option<String>, Option<Assigned>, Option<Assigned>)> = Vec::new();
     for p in project_ids {
         let (a, b) = (assignment(&old, &old_doc, p.as_deref()), assignment(&new, &new_doc, p.as_deref()));
         if a != b {
             changed_projects.push((p, a, b));
         }
     }
-    let assigned = |x: &Option<(String, String)>| x.as_ref().map_or("(unknown project)".to_string(), |(id, v)| format!("{id} {v}"));
+    let assigned = |x: &Option<Assigned>| x.as_ref().map_or("(unknown project)".to_string(), |(id, v)| format!("{id} {v}"));
 
     let mut by_action: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut by_detector: BTreeMap<String, (usize, usize)> = BTreeMap::new();
