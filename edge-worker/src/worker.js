@@ -340,7 +340,17 @@ async function screenResponse(state, url, project, response, forbiddenTools) {
     const reader = response.body.getReader();
     const parts = [];
     for (;;) {
-      const { done, value } = await reader.read();
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        // The origin broke off mid-body: its failure, not Parapet's, so the guard stays loaded
+        // and the client learns that the answer is incomplete (nothing of it was sent yet).
+        console.error(`parapet: the origin's response to ${url.pathname} broke off: ${e}`);
+        screen.free();
+        return errorResponse(502, "origin_incomplete", "the origin's response ended before it was complete");
+      }
+      const { done, value } = chunk;
       const out = screen.feed(done ? new Uint8Array(0) : value, done);
       logResponse(screen, url);
       if (screen.blocked) {

@@ -47,6 +47,16 @@ use crate::metrics::{Metrics, SeriesId};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
+    // Replaces the SDK's hook (set by `set_log_level`), which unwraps the log call. A panic
+    // aborts the VM (panic=abort) and Envoy applies the plugin's `failure_policy`; this one
+    // line, message first, is what tells an operator why.
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = payload.downcast_ref::<&str>().copied().or_else(|| payload.downcast_ref::<String>().map(String::as_str)).unwrap_or("(no message)");
+        let msg = msg.replace('\n', " ");
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let _ = proxy_wasm::hostcalls::log(LogLevel::Critical, &format!("parapet: panic: {msg}{at}"));
+    }));
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
 
@@ -144,6 +154,8 @@ impl RootContext for Root {
             response: None,
             response_time: Some(Duration::ZERO),
             forbidden_tools: Vec::new(),
+            #[cfg(feature = "fault-injection")]
+            fault_panic: false,
         }))
     }
 
@@ -185,6 +197,9 @@ struct Http {
     response_time: Option<Duration>,
     /// Tools the response may not call (the project's posture is `scoped` or higher).
     forbidden_tools: Vec<String>,
+    /// Test builds: the request asked for a forced panic (`x-parapet-fault: panic`).
+    #[cfg(feature = "fault-injection")]
+    fault_panic: bool,
 }
 
 /// Microseconds for a log record (0 without a clock).
@@ -317,6 +332,8 @@ impl Http {
 
     /// The body is complete (or known to be too large): decide.
     fn finish(&mut self, body: &[u8]) -> Action {
+        #[cfg(feature = "fault-injection")]
+        self.fault_injection();
         match self.route {
             Route::Guard => {
                 self.metrics.guard_request();
@@ -419,6 +436,19 @@ impl Http {
 
 impl Context for Http {}
 
+#[cfg(feature = "fault-injection")]
+impl Http {
+    /// Test builds only (`--features fault-injection`, `scripts/build.sh`'s `fault` profile):
+    /// `x-parapet-fault: panic` on a screened request panics where a bug in the core would, so
+    /// the e2e tests can watch Envoy's failure policy and the panic log line.
+    #[allow(clippy::panic)]
+    fn fault_injection(&self) {
+        if self.fault_panic && matches!(self.route, Route::Guard | Route::Results | Route::Api(_)) {
+            panic!("forced panic (x-parapet-fault)");
+        }
+    }
+}
+
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let path = self.get_http_request_header(":path").unwrap_or_default();
@@ -432,6 +462,11 @@ impl HttpContext for Http {
         };
         if self.route == Route::Pass {
             return Action::Continue;
+        }
+        // Headers can be read here only: Envoy refuses it in the body callback.
+        #[cfg(feature = "fault-injection")]
+        {
+            self.fault_panic = self.get_http_request_header("x-parapet-fault").as_deref() == Some("panic");
         }
         if self.route == Route::Posture {
             if method != "GET" && method != "HEAD" {

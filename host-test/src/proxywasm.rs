@@ -551,6 +551,15 @@ impl Filter {
         }
     }
 
+    /// The VM's linear memory in bytes. Wasm memory only grows, so this is the high-water mark
+    /// of every request so far (0 while no VM runs).
+    pub fn memory_bytes(&self) -> usize {
+        match &self.vm {
+            Some(vm) => vm.store.data().memory.map_or(0, |m| m.data_size(&vm.store)),
+            None => 0,
+        }
+    }
+
     /// VMs started after a failure.
     pub fn restarts(&self) -> u64 {
         self.restarts

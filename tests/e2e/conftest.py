@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import re
+import select
 import socket
 import subprocess
 import threading
@@ -46,6 +47,30 @@ def wait_port(port: int, timeout: float = 60.0, proc=None) -> None:
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def workerd_port(rfd: int, timeout: float, exited) -> int | None:
+    """Reads workerd's `--control-fd` messages until it reports the port of its `http` socket;
+    None if `exited()` turns true or `timeout` passes first."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([rfd], [], [], 0.2)
+        if ready:
+            chunk = os.read(rfd, 4096)
+            buf += chunk
+            for line in buf.splitlines():
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                if msg.get("event") == "listen" and msg.get("socket") == "http":
+                    return int(msg["port"])
+            if not chunk and exited():
+                return None
+        elif exited():
+            return None
+    return None
 
 
 class Response:

@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import pathlib
-import select
 import subprocess
 import tempfile
 import threading
@@ -22,6 +21,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from conftest import workerd_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EDGE = ROOT / "edge-worker"
@@ -154,24 +155,9 @@ class Workerd:
             os.close(rfd)
 
     def _wait_listen(self, rfd, timeout):
-        deadline = time.monotonic() + timeout
-        buf = b""
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([rfd], [], [], 0.2)
-            if ready:
-                chunk = os.read(rfd, 4096)
-                buf += chunk
-                for line in buf.splitlines():
-                    try:
-                        msg = json.loads(line)
-                    except ValueError:
-                        continue
-                    if msg.get("event") == "listen" and msg.get("socket") == "http":
-                        return int(msg["port"])
-                if not chunk and self.proc.poll() is not None:
-                    break
-            elif self.proc.poll() is not None:
-                break
+        port = workerd_port(rfd, timeout, lambda: self.proc.poll() is not None)
+        if port is not None:
+            return port
         raise RuntimeError(f"workerd did not start (exit {self.proc.poll()}):\n{self.output()}")
 
     def output(self):
