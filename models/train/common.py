@@ -8,10 +8,12 @@ import numpy as np
 
 HEADS = ["prompt_attack", "hate", "sexual", "violence", "self_harm", "weapons", "crime"]
 SEED = 20241121
-MAX_LEN = 256          # model positions incl. [CLS] and [SEP]
+# Window geometry. The shipped model uses 256 positions; PARAPET_MAX_LEN trains and scores a
+# candidate with shorter windows (the stride keeps a quarter of the window as overlap).
+MAX_LEN = int(os.environ.get("PARAPET_MAX_LEN", 256))  # model positions incl. [CLS] and [SEP]
 WIN = MAX_LEN - 2      # content tokens per window
-STRIDE = 192           # eval window stride (overlap 62 tokens); the Rust side uses windows of <= 256 tokens
-MAX_WINDOWS = 16       # eval: at most this many windows per text (~3k tokens)
+STRIDE = MAX_LEN * 3 // 4  # eval window stride (192 for 256: overlap 62 tokens), as the Rust side
+MAX_WINDOWS = 16 * 256 // MAX_LEN  # eval: at most this many windows per text (~3k tokens)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))

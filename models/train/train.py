@@ -167,10 +167,14 @@ def main():
     ap.add_argument("--epochs", type=int, default=int(os.environ.get("PARAPET_EPOCHS", 4)))
     ap.add_argument("--bs", type=int, default=32)
     ap.add_argument("--lr", type=float, default=None, help="peak LR (default 1e-3; 3e-4 for a warm start)")
-    ap.add_argument("--d", type=int, default=128)
+    ap.add_argument("--d", type=int, default=int(os.environ.get("PARAPET_D", 128)))
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--ffn", type=int, default=512)
+    ap.add_argument("--ffn", type=int, default=int(os.environ.get("PARAPET_FFN", 512)))
+    ap.add_argument("--teacher", default=os.environ.get("PARAPET_TEACHER", ""),
+                    help="distil: an int8/f32 ONNX guard model whose sigmoid scores are soft targets for every head")
+    ap.add_argument("--kd", type=float, default=float(os.environ.get("PARAPET_KD", 0.5)),
+                    help="weight of the soft (teacher) loss; the hard-label loss gets 1 - kd")
     ap.add_argument("--limit", type=int, default=0, help="debug: use only N train examples")
     ap.add_argument("--init", default=os.environ.get("PARAPET_INIT_CHECKPOINT", ""),
                     help="warm start: continue from this checkpoint (model.pt format) instead of PCA init")
@@ -239,6 +243,24 @@ def main():
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.05, 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps_total)))))
     log(f"{n_per_epoch} samples/epoch, {steps_total} steps total")
 
+    teacher = None
+    if args.teacher:
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        so.inter_op_num_threads = 1
+        teacher = ort.InferenceSession(args.teacher, so, providers=["CPUExecutionProvider"])
+        log(f"distilling from {args.teacher} (kd weight {args.kd})")
+
+    def teacher_probs(batch):
+        """Teacher sigmoid scores per window (the exported graph has batch size 1)."""
+        out = torch.zeros(len(batch), len(HEADS))
+        for i, (w, _) in enumerate(batch):
+            ids = np.array([with_special(w)], dtype=np.int64)
+            lg = teacher.run(["logits"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
+            out[i] = torch.sigmoid(torch.tensor(lg))
+        return out
+
     history = []
     step = 0
     model.train()
@@ -251,6 +273,9 @@ def main():
             logits = model(ids, am)
             mask = (y >= 0).float()
             loss = (F.binary_cross_entropy_with_logits(logits, y.clamp(min=0), reduction="none") * mask).sum() / mask.sum().clamp(min=1)
+            if teacher is not None:
+                soft = F.binary_cross_entropy_with_logits(logits, teacher_probs(b), reduction="mean")
+                loss = (1.0 - args.kd) * loss + args.kd * soft
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -282,7 +307,8 @@ def main():
                    "samples_per_epoch": n_per_epoch, "steps": step, "pca_variance_kept": var_kept,
                    "train_examples": len(train), "val_examples": len(val), "train_seconds": time.time() - t_start,
                    "history": history, "seed": SEED, "threads": torch.get_num_threads(),
-                   "warm_start_from": args.init or None, "max_steps": args.steps or None}, f, indent=1)
+                   "warm_start_from": args.init or None, "teacher": args.teacher or None, "kd": args.kd if args.teacher else None,
+                   "max_len": MAX_LEN, "max_steps": args.steps or None}, f, indent=1)
     log(f"training done in {(time.time() - t_start) / 60:.1f} min")
 
 

@@ -2,7 +2,9 @@
 # One command: venv + data + train + export + int8 weights + calibration + metrics.
 #   bash models/train/train.sh            (from the repo root, or anywhere)
 # Env: PARAPET_MODE (refit [default] | full | warm; see README), PARAPET_REFIT_BASE, PARAPET_EPOCHS (default 4), PARAPET_THREADS (default 1: with concurrent cargo builds 2 threads ran 8x slower here), PARAPET_DATA_DIR, PARAPET_WORK_DIR,
-#      PARAPET_SHARED_DATASETS (default <repo>/../shared/datasets), PARAPET_TRAIN_VENV.
+#      PARAPET_SHARED_DATASETS (default <repo>/../shared/datasets), PARAPET_TRAIN_VENV;
+#      full/warm architecture and distillation: PARAPET_D (128), PARAPET_FFN (512), PARAPET_MAX_LEN (256 positions),
+#      PARAPET_TEACHER (an ONNX guard model used as soft targets), PARAPET_KD (0.5).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
