@@ -1,0 +1,167 @@
+"""Measure a fast first stage for prompt_attack: a hashed token n-gram linear model that would let
+windows it calls benign skip the transformer (budget item "a fast first stage", model card).
+
+Trains on the training split (same examples, same windows as the runtime), then on validation
+compares the shipped model alone with the cascade "transformer only on windows whose first-stage
+score reaches t" at the shipped L3 threshold, per validation group, for several t. Writes
+`$PARAPET_WORK_DIR/first_stage.json`; ships nothing.
+
+    PARAPET_DATA_DIR=... models/train/train-venv/bin/python models/train/first_stage.py
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+from common import (MODELS, REPO, SEED, WORK_DIR, eval_windows, load_examples, seed_all,
+                    with_special)
+
+BITS = 18
+NB = 1 << BITS
+MASK64 = (1 << 64) - 1
+
+
+def mix(x):
+    # splitmix64 finaliser: cheap, and trivially the same in Rust
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9 & MASK64
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EB & MASK64
+    return x ^ (x >> 31)
+
+
+def features(w):
+    """Unique buckets of token unigrams and bigrams of one window (content tokens only)."""
+    f = {mix(t) & (NB - 1) for t in w}
+    f.update(mix((1 << 63) | (a << 32) | b) & (NB - 1) for a, b in zip(w, w[1:]))
+    return sorted(f)
+
+
+# "chunk" mode: about one sentence, half overlapping
+CHUNK = int(os.environ.get("PARAPET_FS_CHUNK", 16))
+CHUNK_STRIDE = CHUNK // 2
+MODE = os.environ.get("PARAPET_FS_MODE", "chunk")  # window: one linear score per window; chunk: max over chunks
+
+
+def chunks(w):
+    if MODE == "window" or len(w) <= CHUNK:
+        return [w]
+    return [w[s:s + CHUNK] for s in range(0, max(1, len(w) - CHUNK + CHUNK_STRIDE), CHUNK_STRIDE)]
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+def main():
+    seed_all(SEED)
+    torch.set_num_threads(int(os.environ.get("PARAPET_THREADS", 2)))
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(os.path.join(MODELS, "tokenizer.json"))
+    ex = [e for e in load_examples() if e["labels"][0] >= 0]
+    log(f"{len(ex)} examples with a prompt_attack label; tokenising")
+    enc = tok.encode_batch([e["text"] for e in ex], add_special_tokens=False)
+    # training unit: a text; its score is the highest chunk score over all its windows, so an
+    # attack text only needs one suspicious chunk (an injection inside a benign document)
+    train_c, train_t, train_y, val = [], [], [], []
+    for e, en in zip(ex, enc):
+        ws = eval_windows(en.ids)
+        if e["split"] == "train":
+            k = len(train_y)
+            for w in ws:
+                for c in chunks(w):
+                    train_c.append(features(c))
+                    train_t.append(k)
+            train_y.append(float(e["labels"][0]))
+        else:
+            val.append((e, ws))
+    log(f"mode {MODE}: train texts {len(train_y)}, units {len(train_c)}, val texts {len(val)}")
+    text_units = [[] for _ in train_y]
+    for i, t in enumerate(train_t):
+        text_units[t].append(i)
+
+    lin = torch.nn.EmbeddingBag(NB, 1, mode="sum")
+    torch.nn.init.zeros_(lin.weight)
+    bias = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam(list(lin.parameters()) + [bias], lr=0.02)
+    y = torch.tensor(train_y)
+    pos_w = float((y == 0).sum() / max(1, (y == 1).sum()))
+    rng = np.random.default_rng(SEED)
+    for epoch in range(3):
+        order = rng.permutation(len(train_y))
+        tot = 0.0
+        for s in range(0, len(order), 256):
+            idx = order[s:s + 256]
+            units = [u for i in idx for u in text_units[i]]
+            seg = torch.tensor([j for j, i in enumerate(idx) for _ in text_units[i]], dtype=torch.long)
+            flat = torch.tensor([b for u in units for b in train_c[u]], dtype=torch.long)
+            offs = torch.tensor(np.cumsum([0] + [len(train_c[u]) for u in units[:-1]]), dtype=torch.long)
+            z = lin(flat, offs).squeeze(1)
+            logit = torch.full((len(idx),), -1e4).scatter_reduce(0, seg, z, "amax") + bias
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                logit, y[idx], pos_weight=torch.tensor(pos_w)) + 1e-6 * lin.weight.pow(2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss.detach()) * len(idx)
+        log(f"epoch {epoch + 1} loss {tot / len(order):.4f}")
+    W = lin.weight.detach().numpy()[:, 0]
+    b = float(bias.detach())
+
+    def fs_score(w):
+        return b + max(float(W[features(c)].sum()) for c in chunks(w))
+
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(os.path.join(MODELS, "parapet-guard-v1.int8.onnx"), so,
+                                providers=["CPUExecutionProvider"])
+
+    def tf_score(w):
+        ids = np.array([with_special(w)], dtype=np.int64)
+        z = sess.run(["logits"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0][0]
+        return 1.0 / (1.0 + np.exp(-z))
+
+    log("scoring validation windows (first stage and shipped model)")
+    rows = []  # (group, label, [fs per window], [tf per window])
+    for i, (e, ws) in enumerate(val):
+        rows.append((e["group"], int(e["labels"][0]), [fs_score(w) for w in ws], [tf_score(w) for w in ws]))
+        if i % 4000 == 0:
+            log(f"  {i}/{len(val)}")
+    thr = json.load(open(os.path.join(MODELS, "calibration.json")))["per_head"]["prompt_attack"]["thresholds"]
+
+    # long benign documents of the benchmarks (the same as "Known limits")
+    sys.path.insert(0, os.path.join(REPO, "tests", "bench"))
+    from bodies import prose
+    long_docs = {n: [eval_windows(tok.encode(prose(n, s), add_special_tokens=False).ids)
+                     for s in range(100, 120)] for n in (1000, 3000, 10000, 30000)}
+
+    neg_fs = np.array([v for g, l, f, _ in rows if l == 0 for v in f])
+    out = {"bits": BITS, "mode": MODE, "chunk": [CHUNK, CHUNK_STRIDE], "train_units": len(train_c), "thresholds_L3": thr["L3"], "cuts": []}
+    for keep in (1.0, 0.5, 0.3, 0.2, 0.1, 0.05):
+        # t: the first-stage score above which this fraction of benign validation windows goes on
+        t = -1e9 if keep >= 1.0 else float(np.quantile(neg_fs, 1 - keep))
+        cut = {"benign_windows_passed": keep, "t": t, "groups": {}}
+        for lv in ("L2", "L3"):
+            per = {}
+            for g, l, f, s in rows:
+                flag = any(fv >= t and sv >= thr[lv] for fv, sv in zip(f, s))
+                d = per.setdefault(g, [0, 0, l])
+                d[0] += flag
+                d[1] += 1
+            cut["groups"][lv] = {g: round(v[0] / v[1], 3) for g, v in sorted(per.items())}
+        cut["attack_windows_passed"] = round(float(np.mean([fv >= t for g, l, f, _ in rows if l == 1 for fv in f])), 3)
+        cut["long_benign_windows_passed"] = {
+            n: round(float(np.mean([fs_score(w) >= t for d in docs for w in d])), 3) for n, docs in long_docs.items()}
+        out["cuts"].append(cut)
+        pos = {g: v for g, v in cut["groups"]["L3"].items() if g.startswith(("attack", "indirect", "non_english_attacks"))}
+        log(f"keep {keep}: t={t:.2f} attack windows passed {cut['attack_windows_passed']} "
+            f"long docs {cut['long_benign_windows_passed']} TPR@L3 {pos}")
+    with open(os.path.join(WORK_DIR, f"first_stage_{MODE}{CHUNK if MODE == 'chunk' else ''}.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    log("wrote", os.path.join(WORK_DIR, f"first_stage_{MODE}{CHUNK if MODE == 'chunk' else ''}.json"))
+
+
+if __name__ == "__main__":
+    main()
