@@ -104,7 +104,19 @@ def request(port, method, path, body=b"", headers=None, chunked=False) -> Respon
         except (BrokenPipeError, ConnectionResetError):
             pass
     else:
-        conn.request(method, path, body=body, headers=hdrs)
+        # Sent by hand so a server that answers early (413 on content-length)
+        # and closes is read, not reported as a client-side broken pipe.
+        conn.putrequest(method, path)
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        if not any(k.lower() == "content-length" for k in hdrs):
+            conn.putheader("content-length", str(len(body)))
+        conn.endheaders()
+        for i in range(0, len(body), 65536):
+            try:
+                conn.send(body[i:i + 65536])
+            except (BrokenPipeError, ConnectionResetError):
+                break
     r = conn.getresponse()
     out = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
     conn.close()
