@@ -309,6 +309,8 @@ pub struct Policy {
     pub output_mode: Mode,
     /// The threat posture the policy keeps, if any.
     pub posture: Option<crate::posture::PostureSpec>,
+    /// The first stage's pass share in percent (`PolicySpec::first_stage`), if on.
+    pub first_stage: Option<u8>,
     /// The policy as the posture runs it from `scoped` up (sensitivity tightened).
     pub scoped: Option<Box<Policy>>,
 }
@@ -506,6 +508,19 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared,
         let level = input.or(output).map_or(spec.sensitivity, |s| s.level);
         detectors.push(PolicyDetector { detector_type: name.clone(), level, imp, head, input, output });
     }
+    if let Some(pct) = spec.first_stage {
+        let ffield = format!("{field}.first_stage");
+        if !crate::model::gate::PASS_CHOICES.contains(&pct) {
+            errs.push(err(ffield, format!("{pct} is not a calibrated cut-off; use 30, 20 or 10 (percent of benign windows passed to the transformer)")));
+        } else if !detectors.iter().any(|d| d.head == Some(0)) {
+            errs.push(err(ffield, "the first stage gates `prompt_attack`, which this policy does not run"));
+        } else if let Some(d) = detectors.iter().find(|d| d.head.is_some_and(|h| h != 0)) {
+            errs.push(err(
+                ffield,
+                format!("a window the first stage skips skips every model head, and it is trained for prompt_attack only: remove {} or first_stage", d.detector_type),
+            ));
+        }
+    }
     let mut scoped = None;
     if let Some(ps) = &spec.posture {
         let problems = ps.validate();
@@ -530,6 +545,7 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared,
         fail_mode: spec.fail_mode.unwrap_or_default(),
         input_mode: side_mode(spec, spec.input.as_ref(), global),
         output_mode: side_mode(spec, spec.output.as_ref(), global),
+        first_stage: spec.first_stage,
     })
 }
 
@@ -993,6 +1009,24 @@ mod tests {
         let rules = Config::compile(br#"{"policies":{"p":{"sensitivity":"L2","detectors":{"pii/email":{}}}},"default_policy":"p"}"#).unwrap();
         assert!(!rules.policies["p"].uses_model());
         assert_eq!(field_of(r#"{"max_model_chars":0}"#), "max_model_chars");
+    }
+
+    #[test]
+    fn first_stage_is_validated_against_the_policy() {
+        let pol = |extra: &str, dets: &str| format!(r#"{{"policies":{{"p":{{"sensitivity":"L2","detectors":{{{dets}}}{extra}}}}},"default_policy":"p"}}"#);
+        let ok = Config::compile(pol(r#","first_stage":10"#, r#""prompt_attack":{},"pii/email":{}"#).as_bytes()).unwrap();
+        assert_eq!(ok.policies["p"].first_stage, Some(10));
+        assert_eq!(Config::compile(pol("", r#""prompt_attack":{}"#).as_bytes()).unwrap().policies["p"].first_stage, None);
+        // Only the shipped cut-offs; not without prompt_attack; not beside a moderation head.
+        assert_eq!(field_of(&pol(r#","first_stage":15"#, r#""prompt_attack":{}"#)), "policies.p.first_stage");
+        assert_eq!(field_of(&pol(r#","first_stage":10"#, r#""pii/email":{}"#)), "policies.p.first_stage");
+        let e = Config::compile(pol(r#","first_stage":20"#, r#""prompt_attack":{},"moderated_content/hate":{}"#).as_bytes()).err().unwrap();
+        assert_eq!(e.field, "policies.p.first_stage");
+        assert!(e.message.contains("moderated_content/hate"), "{}", e.message);
+        assert_eq!(field_of(&pol(r#","first_stage":"fast""#, r#""prompt_attack":{}"#)), "policies.p.first_stage");
+        // A raised posture screens every window again.
+        let spec: PolicySpec = serde_json::from_str(r#"{"sensitivity":"L1","detectors":{"prompt_attack":{}},"first_stage":10}"#).unwrap();
+        assert_eq!(spec.tightened(Level::L3).first_stage, None);
     }
 
     #[test]

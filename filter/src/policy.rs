@@ -53,6 +53,11 @@ pub struct PolicySpec {
     /// The project's threat posture (`docs/posture.md`); absent: none (always `full`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub posture: Option<crate::posture::PostureSpec>,
+    /// Opt-in fast first stage for `prompt_attack` (docs/configuration.md): the percent of
+    /// benign windows (30, 20 or 10) it passes to the transformer; the rest skip it. Absent:
+    /// every window runs the transformer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_stage: Option<u8>,
 }
 
 impl PolicySpec {
@@ -71,6 +76,8 @@ impl PolicySpec {
             input: side(&self.input),
             output: side(&self.output),
             posture: None,
+            // Under a raised posture every window gets the transformer again.
+            first_stage: None,
             ..self.clone()
         }
     }

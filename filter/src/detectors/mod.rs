@@ -276,6 +276,7 @@ mod tests {
             posture: None,
             input: None,
             output: None,
+            first_stage: None,
         };
         let extras = [
             " Main", " St", " Ave", ", IL", " Springfield", "PO Box", " Apt", "::", "ff", "fe80", "255", "192.168", "/24", "v",

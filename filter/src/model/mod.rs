@@ -10,6 +10,7 @@
 //! snapped to a 1/256 grid before anything else, and scores are rounded to six decimals, so a
 //! verdict is the same bytes in every runtime unless a logit sits within 1e-6 of a grid edge.
 
+pub mod gate;
 pub mod q8;
 mod wordpiece;
 
@@ -126,6 +127,8 @@ pub struct Model {
     plans: Vec<(usize, Plan)>,
     /// Per head: thresholds for L1..L4, descending.
     thresholds: [[f64; 4]; 7],
+    /// The opt-in fast first stage (a policy's `first_stage`).
+    pub gate: gate::Gate,
 }
 
 /// The process-wide model, loaded on first use (about 0.1 s) and shared by every config.
@@ -155,7 +158,7 @@ impl Model {
             let plan = typed.set_symbols(&subs).map_err(err)?.into_optimized().map_err(err)?.into_runnable().map_err(err)?;
             plans.push((b, plan));
         }
-        Ok(Model { tokenizer, plans, thresholds: calibration()? })
+        Ok(Model { tokenizer, plans, thresholds: calibration()?, gate: gate::Gate::load().map_err(err)? })
     }
 
     /// Token ids of `text` without `[CLS]`/`[SEP]`.
@@ -167,10 +170,21 @@ impl Model {
 
     /// Scores `text`: every window of it, max per head.
     pub fn score(&self, text: &str) -> Result<Scores, String> {
+        self.score_with(text, None)
+    }
+
+    /// [`Model::score`]; with a first-stage cut-off only the windows whose gate score reaches it
+    /// run the transformer, the others count as benign. A text none of whose windows pass
+    /// scores 0 (`l5_unlikely`) on every head.
+    pub fn score_with(&self, text: &str, first_stage: Option<i64>) -> Result<Scores, String> {
         let ids = self.tokenize(text);
         let mut best = [f32::NEG_INFINITY; 7];
         for (start, end) in windows(ids.len()) {
-            let logits = self.infer(ids.get(start..end).unwrap_or_default())?;
+            let window = ids.get(start..end).unwrap_or_default();
+            if first_stage.is_some_and(|t| !self.gate.passes(window, t)) {
+                continue;
+            }
+            let logits = self.infer(window)?;
             for (b, l) in best.iter_mut().zip(logits) {
                 *b = b.max(l);
             }
