@@ -1,12 +1,13 @@
-"""Measure a fast first stage for prompt_attack: a hashed token n-gram linear model that would let
-windows it calls benign skip the transformer (budget item "a fast first stage", model card).
+"""The opt-in fast first stage for prompt_attack (a policy's `first_stage`): a hashed token n-gram
+linear model that lets windows it calls benign skip the transformer (model card, "A fast first
+stage").
 
 Trains on the training split (same examples, same windows as the runtime), then on validation
 compares the shipped model alone with the cascade "transformer only on windows whose first-stage
 score reaches t" at the shipped L3 threshold, per validation group, for several t. Writes
-`$PARAPET_WORK_DIR/first_stage_<mode>.json`. The gate is stored and scored in integers (int8
+`$PARAPET_WORK_DIR/first_stage_<mode>_<target>.json`. The gate is stored and scored in integers (int8
 table, integer bias and cut-offs), as the runtime scores it, so the replay measures the shipped
-gate; in the default mode (16-token chunks) it writes the runtime's files `models/first-stage.i8`
+gate; in the default mode (16-token chunks, label target) it writes the runtime's files `models/first-stage.i8`
 and `models/first_stage.json` (cut-offs for 30/20/10% of benign windows, reference scores that a
 unit test of the runtime checks).
 
@@ -46,6 +47,10 @@ def features(w):
 CHUNK = int(os.environ.get("PARAPET_FS_CHUNK", 16))
 CHUNK_STRIDE = CHUNK // 2
 MODE = os.environ.get("PARAPET_FS_MODE", "chunk")  # window: one linear score per window; chunk: max over chunks
+# label: a training text's target is its label, its score the highest chunk of all its windows.
+# cascade: one target per window, 1 iff the text is an attack and the shipped transformer flags
+# that window at L4: what the gate must pass is exactly what the transformer would catch.
+TARGET = os.environ.get("PARAPET_FS_TARGET", "label")
 
 
 def chunks(w):
@@ -68,22 +73,61 @@ def main():
     enc = tok.encode_batch([e["text"] for e in ex], add_special_tokens=False)
     # training unit: a text; its score is the highest chunk score over all its windows, so an
     # attack text only needs one suspicious chunk (an injection inside a benign document)
-    train_c, train_t, train_y, val = [], [], [], []
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = int(os.environ.get("PARAPET_THREADS", 2))
+    sess = ort.InferenceSession(os.path.join(MODELS, "parapet-guard-v1.int8.onnx"), so,
+                                providers=["CPUExecutionProvider"])
+
+    def tf_score(w):
+        ids = np.array([with_special(w)], dtype=np.int64)
+        z = sess.run(["logits"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0][0]
+        return 1.0 / (1.0 + np.exp(-z))
+
+    thr = json.load(open(os.path.join(MODELS, "calibration.json")))["per_head"]["prompt_attack"]["thresholds"]
+    # a group is one training target: a text (label mode) or a window (cascade mode)
+    train_c, train_y, val = [], [], []
+    train_ws = []
     for e, en in zip(ex, enc):
         ws = eval_windows(en.ids)
         if e["split"] == "train":
-            k = len(train_y)
-            for w in ws:
-                for c in chunks(w):
-                    train_c.append(features(c))
-                    train_t.append(k)
-            train_y.append(float(e["labels"][0]))
+            train_ws.append((float(e["labels"][0]), ws))
         else:
             val.append((e, ws))
-    log(f"mode {MODE}: train texts {len(train_y)}, units {len(train_c)}, val texts {len(val)}")
-    text_units = [[] for _ in train_y]
-    for i, t in enumerate(train_t):
-        text_units[t].append(i)
+    if TARGET in ("cascade", "both"):
+        cache = os.path.join(WORK_DIR, "first_stage_train_tf.npy")
+        n_w = sum(len(ws) for _, ws in train_ws)
+        if os.path.exists(cache) and len(np.load(cache)) == n_w:
+            tf_train = np.load(cache)
+        else:
+            log(f"scoring {n_w} training windows with the shipped model (cached in {cache})")
+            tf_train = np.zeros(n_w, dtype=np.float32)
+            i = 0
+            for k, (_, ws) in enumerate(train_ws):
+                for w in ws:
+                    tf_train[i] = tf_score(w)
+                    i += 1
+                if k % 10000 == 0:
+                    log(f"  {k}/{len(train_ws)}")
+            np.save(cache, tf_train)
+    # text_units[g]: the chunk units of group g (a unit may belong to a text and a window group)
+    i = 0
+    text_units = []
+    for y_text, ws in train_ws:
+        first = len(train_c)
+        for w in ws:
+            start = len(train_c)
+            for c in chunks(w):
+                train_c.append(features(c))
+            if TARGET in ("cascade", "both"):
+                text_units.append(list(range(start, len(train_c))))
+                train_y.append(float(y_text == 1 and tf_train[i] >= thr["L4"]))
+            i += 1
+        if TARGET in ("label", "both"):
+            text_units.append(list(range(first, len(train_c))))
+            train_y.append(y_text)
+    log(f"mode {MODE}, target {TARGET}: train groups {len(train_y)} ({int(sum(train_y))} positive), "
+        f"units {len(train_c)}, val texts {len(val)}")
 
     lin = torch.nn.EmbeddingBag(NB, 1, mode="sum")
     torch.nn.init.zeros_(lin.weight)
@@ -122,24 +166,12 @@ def main():
     def fs_score(w):
         return bq + max(int(Wq64[features(c)].sum()) for c in chunks(w))
 
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    sess = ort.InferenceSession(os.path.join(MODELS, "parapet-guard-v1.int8.onnx"), so,
-                                providers=["CPUExecutionProvider"])
-
-    def tf_score(w):
-        ids = np.array([with_special(w)], dtype=np.int64)
-        z = sess.run(["logits"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0][0]
-        return 1.0 / (1.0 + np.exp(-z))
-
     log("scoring validation windows (first stage and shipped model)")
     rows = []  # (group, label, [fs per window], [tf per window])
     for i, (e, ws) in enumerate(val):
         rows.append((e["group"], int(e["labels"][0]), [fs_score(w) for w in ws], [tf_score(w) for w in ws]))
         if i % 4000 == 0:
             log(f"  {i}/{len(val)}")
-    thr = json.load(open(os.path.join(MODELS, "calibration.json")))["per_head"]["prompt_attack"]["thresholds"]
 
     # long benign documents of the benchmarks (the same as "Known limits")
     sys.path.insert(0, os.path.join(REPO, "tests", "bench"))
@@ -148,7 +180,7 @@ def main():
                      for s in range(100, 120)] for n in (1000, 3000, 10000, 30000)}
 
     neg_fs = np.array([v for g, l, f, _ in rows if l == 0 for v in f])
-    out = {"bits": BITS, "mode": MODE, "chunk": [CHUNK, CHUNK_STRIDE], "train_units": len(train_c), "thresholds_L3": thr["L3"], "cuts": []}
+    out = {"bits": BITS, "mode": MODE, "target": TARGET, "chunk": [CHUNK, CHUNK_STRIDE], "train_units": len(train_c), "thresholds_L3": thr["L3"], "cuts": []}
     for keep in (1.0, 0.5, 0.3, 0.2, 0.1, 0.05):
         # t: the integer first-stage score from which on this fraction of benign validation
         # windows goes on to the transformer
@@ -169,11 +201,11 @@ def main():
         pos = {g: v for g, v in cut["groups"]["L3"].items() if g.startswith(("attack", "indirect", "non_english_attacks"))}
         log(f"keep {keep}: t={t} attack windows passed {cut['attack_windows_passed']} "
             f"long docs {cut['long_benign_windows_passed']} TPR@L3 {pos}")
-    if MODE == "chunk" and CHUNK == 16:
+    if MODE == "chunk" and CHUNK == 16 and TARGET == "label" and os.environ.get("PARAPET_FS_SHIP", "1") == "1":
         ship(Wq, bq, scale, out, tok, fs_score)
-    with open(os.path.join(WORK_DIR, f"first_stage_{MODE}{CHUNK if MODE == 'chunk' else ''}.json"), "w") as f:
+    with open(os.path.join(WORK_DIR, f"first_stage_{MODE}{CHUNK if MODE == 'chunk' else ''}_{TARGET}.json"), "w") as f:
         json.dump(out, f, indent=1)
-    log("wrote", os.path.join(WORK_DIR, f"first_stage_{MODE}{CHUNK if MODE == 'chunk' else ''}.json"))
+    log("wrote", os.path.join(WORK_DIR, f"first_stage_{MODE}{CHUNK if MODE == 'chunk' else ''}_{TARGET}.json"))
 
 
 REFERENCE_TEXTS = [
