@@ -53,7 +53,7 @@ pub struct PolicySpec {
     /// The project's threat posture (`docs/posture.md`); absent: none (always `full`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub posture: Option<crate::posture::PostureSpec>,
-    /// Opt-in fast first stage for `prompt_attack` (docs/configuration.md): the percent of
+    /// Opt-in fast first stage for `prompt_attack` (docs/config.md, "Fast first stage"): the percent of
     /// benign windows (30, 20 or 10) it passes to the transformer; the rest skip it. Absent:
     /// every window runs the transformer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
