@@ -87,8 +87,10 @@ def request(port, method, path, body=b"", headers=None, chunked=False) -> Respon
         body = json.dumps(body).encode()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     hdrs = {"content-type": "application/json", **(headers or {})}
+    # putrequest adds its own Host header unless told a caller's is coming (as request() does)
+    skip_host = any(k.lower() == "host" for k in hdrs)
     if chunked:
-        conn.putrequest(method, path)
+        conn.putrequest(method, path, skip_host=skip_host)
         for k, v in hdrs.items():
             conn.putheader(k, v)
         conn.putheader("transfer-encoding", "chunked")
@@ -106,7 +108,7 @@ def request(port, method, path, body=b"", headers=None, chunked=False) -> Respon
     else:
         # Sent by hand so a server that answers early (413 on content-length)
         # and closes is read, not reported as a client-side broken pipe.
-        conn.putrequest(method, path)
+        conn.putrequest(method, path, skip_host=skip_host)
         for k, v in hdrs.items():
             conn.putheader(k, v)
         if not any(k.lower() == "content-length" for k in hdrs):
