@@ -87,38 +87,32 @@ def request(port, method, path, body=b"", headers=None, chunked=False) -> Respon
         body = json.dumps(body).encode()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     hdrs = {"content-type": "application/json", **(headers or {})}
-    # putrequest adds its own Host header unless told a caller's is coming (as request() does)
-    skip_host = any(k.lower() == "host" for k in hdrs)
-    if chunked:
-        conn.putrequest(method, path, skip_host=skip_host)
-        for k, v in hdrs.items():
-            conn.putheader(k, v)
-        conn.putheader("transfer-encoding", "chunked")
-        conn.endheaders()
-        for i in range(0, len(body), 65536):
-            part = body[i:i + 65536]
-            try:
-                conn.send(b"%x\r\n%s\r\n" % (len(part), part))
-            except (BrokenPipeError, ConnectionResetError):
-                break  # the server answered early (e.g. 413) and closed
+    # Sent by hand: a server that answers early (413 on content-length) and closes is then read,
+    # not reported as a client-side broken pipe. putrequest adds its own Host header unless told
+    # a caller's is coming (as request() does).
+    def send(data: bytes) -> bool:
         try:
-            conn.send(b"0\r\n\r\n")
+            conn.send(data)
+            return True
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            return False
+
+    conn.putrequest(method, path, skip_host=any(k.lower() == "host" for k in hdrs))
+    for k, v in hdrs.items():
+        conn.putheader(k, v)
+    if chunked:
+        conn.putheader("transfer-encoding", "chunked")
+    elif not any(k.lower() == "content-length" for k in hdrs):
+        conn.putheader("content-length", str(len(body)))
+    conn.endheaders()
+    step = 65536
+    for i in range(0, len(body), step):
+        part = body[i:i + step]
+        if not send(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part):
+            break
     else:
-        # Sent by hand so a server that answers early (413 on content-length)
-        # and closes is read, not reported as a client-side broken pipe.
-        conn.putrequest(method, path, skip_host=skip_host)
-        for k, v in hdrs.items():
-            conn.putheader(k, v)
-        if not any(k.lower() == "content-length" for k in hdrs):
-            conn.putheader("content-length", str(len(body)))
-        conn.endheaders()
-        for i in range(0, len(body), 65536):
-            try:
-                conn.send(body[i:i + 65536])
-            except (BrokenPipeError, ConnectionResetError):
-                break
+        if chunked:
+            send(b"0\r\n\r\n")
     r = conn.getresponse()
     out = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
     conn.close()
