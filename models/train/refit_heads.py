@@ -85,6 +85,9 @@ def main():
     ap.add_argument("--heads", default=",".join(HEADS[1:]), help="heads whose output row is refit")
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--l2", type=float, default=1e-4, help="L2 penalty on the refit rows")
+    ap.add_argument("--anchor", type=float, default=0.0,
+                    help="> 0: refit rows start from the base rows and this L2 penalty pulls them back towards them "
+                         "(a small correction of a trained row instead of a new one); 0: rows start from zero")
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("PARAPET_THREADS", 1)))
     seed_all(SEED + 11)
@@ -128,11 +131,13 @@ def main():
     # refit rows start from zero (not from the base rows), so the result depends only on the encoder,
     # the data and the seed: refitting from the v1 file or from the refit file gives the same heads
     Wi, bi = W0.clone(), b0.clone()
-    Wi[refit] = 0.0
-    bi[refit] = 0.0
+    if args.anchor <= 0:
+        Wi[refit] = 0.0
+        bi[refit] = 0.0
     W = torch.nn.Parameter(Wi)
     b = torch.nn.Parameter(bi)
-    opt = torch.optim.Adam([W, b], lr=3e-3)
+    # an anchored row starts trained: a smaller step keeps it a correction
+    opt = torch.optim.Adam([W, b], lr=1e-3 if args.anchor > 0 else 3e-3)
     rows = torch.zeros(len(HEADS), 1)
     rows[refit] = 1.0
     g = torch.Generator().manual_seed(SEED)
@@ -145,7 +150,10 @@ def main():
             y = Y[idx]
             mask = (y >= 0).float() * w[idx].unsqueeze(1) * rows.t()
             loss = (F.binary_cross_entropy_with_logits(logits, y.clamp(min=0), reduction="none") * mask).sum() / mask.sum().clamp(min=1)
-            loss = loss + args.l2 * (W * rows).pow(2).sum()
+            if args.anchor > 0:
+                loss = loss + args.anchor * ((W - W0) * rows).pow(2).sum()
+            else:
+                loss = loss + args.l2 * (W * rows).pow(2).sum()
             opt.zero_grad()
             loss.backward()
             W.grad *= rows
@@ -171,7 +179,7 @@ def main():
     with open(os.path.join(WORK_DIR, "train_info.json"), "w") as f:
         json.dump({"mode": "refit_heads", "base_checkpoint": os.path.basename(args.base), "refit_heads": [HEADS[i] for i in refit],
                    "params": sum(p.numel() for p in model.parameters()), "config": ck["config"], "epochs": args.epochs,
-                   "l2_to_base": args.l2, "train_examples": len(train), "train_seconds": time.time() - t0, "seed": SEED + 11,
+                   "l2": args.l2, "anchor_to_base": args.anchor, "train_examples": len(train), "train_seconds": time.time() - t0, "seed": SEED + 11,
                    "threads": torch.get_num_threads()}, f, indent=1)
     T.log(f"refit done in {(time.time() - t0) / 60:.1f} min")
 

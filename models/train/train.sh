@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command: venv + data + train + export + int8 weights + calibration + metrics.
 #   bash models/train/train.sh            (from the repo root, or anywhere)
-# Env: PARAPET_MODE (refit [default] | full | warm; see README), PARAPET_REFIT_BASE, PARAPET_EPOCHS (default 4), PARAPET_THREADS (default 1: with concurrent cargo builds 2 threads ran 8x slower here), PARAPET_DATA_DIR, PARAPET_WORK_DIR,
+# Env: PARAPET_MODE (refit [default] | full | warm; see README), PARAPET_REFIT_BASE, PARAPET_REFIT_HEADS, PARAPET_REFIT_ANCHOR, PARAPET_EPOCHS (default 4), PARAPET_THREADS (default 1: with concurrent cargo builds 2 threads ran 8x slower here), PARAPET_DATA_DIR, PARAPET_WORK_DIR,
 #      PARAPET_SHARED_DATASETS (default <repo>/../shared/datasets), PARAPET_TRAIN_VENV;
 #      full/warm architecture and distillation: PARAPET_D (128), PARAPET_FFN (512), PARAPET_MAX_LEN (256 positions),
 #      PARAPET_TEACHER (an ONNX guard model used as soft targets), PARAPET_KD (0.5).
@@ -30,7 +30,7 @@ if [ "$MODE" = "refit" ]; then
   # the six moderation rows of the output layer refit on frozen features with the current labels
   BASE="${PARAPET_REFIT_BASE:-$REPO/models/parapet-guard-v1.int8.onnx}"
   echo "== [2/5] refit moderation heads on the frozen encoder of $BASE"
-  $PY "$HERE/refit_heads.py" --base "$BASE"
+  $PY "$HERE/refit_heads.py" --base "$BASE" ${PARAPET_REFIT_HEADS:+--heads "$PARAPET_REFIT_HEADS"} ${PARAPET_REFIT_ANCHOR:+--anchor "$PARAPET_REFIT_ANCHOR"}
   S2=$(stamp refit_s)
   S2b=$(stamp snap_s)  # nothing to snap: encoder weights are read from the int8 grid, the output layer is stored f32
 else
