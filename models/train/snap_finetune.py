@@ -71,7 +71,7 @@ def main():
         if i % 100 == 0:
             T.log(f"snap fine-tune step {i}/{len(batches)} loss {np.mean(run[-100:]):.4f}")
     torch.save({"state_dict": model.state_dict(), "config": ck["config"], "snapped": snapped}, path)
-    T.log(f"snap fine-tune done in {(time.time() - t0) / 60:.1f} min, final loss {np.mean(run[-100:]):.4f}")
+    T.log(f"snap fine-tune done in {(time.time() - t0) / 60:.1f} min, " + (f"final loss {np.mean(run[-100:]):.4f}" if run else "no steps (snap only)"))
 
 
 if __name__ == "__main__":

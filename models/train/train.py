@@ -114,7 +114,8 @@ def collate(batch):
     ids = torch.zeros(len(batch), L, dtype=torch.long)
     am = torch.zeros(len(batch), L, dtype=torch.long)
     y = torch.full((len(batch), len(HEADS)), -1.0)
-    for i, (w, lab) in enumerate(batch):
+    for i, item in enumerate(batch):
+        w, lab = item[0], item[1]
         s = with_special(w)
         ids[i, :len(s)] = torch.tensor(s)
         am[i, :len(s)] = 1
@@ -166,7 +167,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=int(os.environ.get("PARAPET_EPOCHS", 4)))
     ap.add_argument("--bs", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=None, help="peak LR (default 1e-3; 3e-4 for a warm start)")
+    ap.add_argument("--lr", type=float, default=float(os.environ["PARAPET_LR"]) if os.environ.get("PARAPET_LR") else None,
+                    help="peak LR (default 1e-3; 3e-4 for a warm start)")
     ap.add_argument("--d", type=int, default=int(os.environ.get("PARAPET_D", 128)))
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--heads", type=int, default=4)
@@ -197,6 +199,11 @@ def main():
     tokenize_all(tok, ex)
     train = [e for e in ex if e["split"] == "train"]
     val = [e for e in ex if e["split"] == "val"]
+    drop = {g for g in os.environ.get("PARAPET_DROP_GROUPS", "").split(",") if g}
+    if drop:
+        train = [e for e in train if e["group"] not in drop]
+        log(f"training without groups {sorted(drop)}")
+    kd_skip = {g for g in os.environ.get("PARAPET_KD_SKIP_GROUPS", "").split(",") if g}
     if args.limit:
         rng.shuffle(train)
         train = train[:args.limit]
@@ -205,7 +212,11 @@ def main():
     cfg = Config(d=args.d, layers=args.layers, heads=args.heads, ffn=args.ffn, max_pos=MAX_LEN)
     model = GuardModel(cfg)
     if args.init:
-        ck0 = torch.load(args.init, map_location="cpu")
+        if args.init.endswith(".onnx"):
+            from refit_heads import load_onnx_checkpoint  # the shipped file: int8-snapped weights
+            ck0 = load_onnx_checkpoint(args.init)
+        else:
+            ck0 = torch.load(args.init, map_location="cpu")
         assert Config(**ck0["config"]).to_dict() == cfg.to_dict(), "warm start needs the same architecture"
         model.load_state_dict(ck0["state_dict"])
         var_kept = None
@@ -228,7 +239,7 @@ def main():
         for e, w in zip(train, weights):
             k = int(w) + (1 if rng.random() < w - int(w) else 0)
             for _ in range(k):
-                items.append((train_window(e, rng), e["labels"]))
+                items.append((train_window(e, rng), e["labels"], e["group"] not in kd_skip))
         return items
 
     val_sub = random.Random(SEED + 1).sample(val, min(4000, len(val)))  # per-epoch progress only
@@ -255,8 +266,8 @@ def main():
     def teacher_probs(batch):
         """Teacher sigmoid scores per window (the exported graph has batch size 1)."""
         out = torch.zeros(len(batch), len(HEADS))
-        for i, (w, _) in enumerate(batch):
-            ids = np.array([with_special(w)], dtype=np.int64)
+        for i, item in enumerate(batch):
+            ids = np.array([with_special(item[0])], dtype=np.int64)
             lg = teacher.run(["logits"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
             out[i] = torch.sigmoid(torch.tensor(lg))
         return out
@@ -274,7 +285,9 @@ def main():
             mask = (y >= 0).float()
             loss = (F.binary_cross_entropy_with_logits(logits, y.clamp(min=0), reduction="none") * mask).sum() / mask.sum().clamp(min=1)
             if teacher is not None:
-                soft = F.binary_cross_entropy_with_logits(logits, teacher_probs(b), reduction="mean")
+                # groups in PARAPET_KD_SKIP_GROUPS learn from their hard labels only (where the teacher is wrong)
+                kd_on = torch.tensor([float(x[2]) for x in b]).unsqueeze(1)
+                soft = (F.binary_cross_entropy_with_logits(logits, teacher_probs(b), reduction="none") * kd_on).sum() / (kd_on.sum() * len(HEADS)).clamp(min=1)
                 loss = (1.0 - args.kd) * loss + args.kd * soft
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -4,7 +4,8 @@
 # Env: PARAPET_MODE (refit [default] | full | warm; see README), PARAPET_REFIT_BASE, PARAPET_REFIT_HEADS, PARAPET_REFIT_ANCHOR, PARAPET_EPOCHS (default 4), PARAPET_THREADS (default 1: with concurrent cargo builds 2 threads ran 8x slower here), PARAPET_DATA_DIR, PARAPET_WORK_DIR,
 #      PARAPET_SHARED_DATASETS (default <repo>/../shared/datasets), PARAPET_TRAIN_VENV;
 #      full/warm architecture and distillation: PARAPET_D (128), PARAPET_FFN (512), PARAPET_MAX_LEN (256 positions),
-#      PARAPET_TEACHER (an ONNX guard model used as soft targets), PARAPET_KD (0.5).
+#      PARAPET_TEACHER (an ONNX guard model used as soft targets), PARAPET_KD (0.5), PARAPET_KD_SKIP_GROUPS, PARAPET_DROP_GROUPS,
+#      PARAPET_LR; warm: PARAPET_INIT_CHECKPOINT (model.pt or int8-weight ONNX), PARAPET_FT_STEPS.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
