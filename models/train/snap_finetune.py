@@ -20,6 +20,9 @@ from model import Config, GuardModel  # noqa: E402
 import train as T  # noqa: E402
 
 STEPS = int(os.environ.get("PARAPET_SNAP_STEPS", 400))
+# 1: the targets are the pre-snap model's own scores (self-distillation: reproduce the trained model
+# on the int8 grid) instead of the hard labels, which re-train the output layer on their own
+DISTIL = os.environ.get("PARAPET_SNAP_DISTIL", "0") == "1"
 MIN_ELEMS = 4096  # same rule as quantize_weights.py
 
 
@@ -40,13 +43,18 @@ def main():
     torch.save(ck, os.path.join(WORK_DIR, "model_presnap.pt"))
     model = GuardModel(Config(**ck["config"]))
     model.load_state_dict(ck["state_dict"])
+    ref = None
+    if DISTIL:
+        ref = GuardModel(Config(**ck["config"]))
+        ref.load_state_dict(ck["state_dict"])
+        ref.eval()
     snapped = []
     for name, p in model.named_parameters():
         if p.dim() == 2 and p.numel() >= MIN_ELEMS:
             snap_(p)
             p.requires_grad_(False)
             snapped.append(name)
-    T.log("snapped + frozen:", snapped)
+    T.log("snapped + frozen:", snapped, "; targets:", "pre-snap model scores" if DISTIL else "hard labels")
     train = [e for e in load_examples() if e["split"] == "train"]
     T.tokenize_all(load_tokenizer(), train)
     weights = [T.GROUP_REPEAT.get(e["group"], 1.0) * (4.0 if any(e["labels"][h] == 1 for h in T.RARE_HEADS) else 1.0)
@@ -62,8 +70,13 @@ def main():
     for i, b in enumerate(batches):
         ids, am, y = T.collate(b)
         logits = model(ids, am)
-        mask = (y >= 0).float()
-        loss = (F.binary_cross_entropy_with_logits(logits, y.clamp(min=0), reduction="none") * mask).sum() / mask.sum().clamp(min=1)
+        if ref is not None:
+            with torch.no_grad():
+                target = torch.sigmoid(ref(ids, am))
+            loss = F.binary_cross_entropy_with_logits(logits, target)
+        else:
+            mask = (y >= 0).float()
+            loss = (F.binary_cross_entropy_with_logits(logits, y.clamp(min=0), reduction="none") * mask).sum() / mask.sum().clamp(min=1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -5,7 +5,8 @@
 #      PARAPET_SHARED_DATASETS (default <repo>/../shared/datasets), PARAPET_TRAIN_VENV;
 #      full/warm architecture and distillation: PARAPET_D (128), PARAPET_FFN (512), PARAPET_MAX_LEN (256 positions),
 #      PARAPET_TEACHER (an ONNX guard model used as soft targets), PARAPET_KD (0.5), PARAPET_KD_SKIP_GROUPS, PARAPET_DROP_GROUPS,
-#      PARAPET_LR; warm: PARAPET_INIT_CHECKPOINT (model.pt or int8-weight ONNX), PARAPET_FT_STEPS.
+#      PARAPET_LR; warm: PARAPET_INIT_CHECKPOINT (model.pt or int8-weight ONNX), PARAPET_FT_STEPS;
+#      int8 snap finish: PARAPET_SNAP_STEPS (400), PARAPET_SNAP_DISTIL (1: fit the pre-snap model's scores).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
