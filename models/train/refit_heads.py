@@ -7,7 +7,8 @@ with the current labels.
 Rows of heads not listed keep the base model's weights exactly (default: the six moderation heads
 are refit, prompt_attack is kept). Features: the model's pooled [mean, max] vector (256-d) of one
 training window per example (the window the trainer would use); loss: masked BCE weighted like
-train.py (GROUP_REPEAT, rare heads x4), plus an L2 pull towards the base rows. Fixed seed.
+train.py (GROUP_REPEAT, rare heads x4), plus an L2 penalty on the refit rows (towards zero; with
+--anchor, rows start from the base rows and the penalty pulls towards them). Fixed seed.
 """
 import argparse
 import json
@@ -128,8 +129,8 @@ def main():
 
     W0 = model.head.weight.detach().clone()
     b0 = model.head.bias.detach().clone()
-    # refit rows start from zero (not from the base rows), so the result depends only on the encoder,
-    # the data and the seed: refitting from the v1 file or from the refit file gives the same heads
+    # without --anchor, refit rows start from zero (not from the base rows), so the result depends only on
+    # the encoder, the data and the seed: refitting from the v1 file or from the refit file gives the same heads
     Wi, bi = W0.clone(), b0.clone()
     if args.anchor <= 0:
         Wi[refit] = 0.0

@@ -321,6 +321,7 @@ def main():
                    "train_examples": len(train), "val_examples": len(val), "train_seconds": time.time() - t_start,
                    "history": history, "seed": SEED, "threads": torch.get_num_threads(),
                    "warm_start_from": args.init or None, "teacher": args.teacher or None, "kd": args.kd if args.teacher else None,
+                   "drop_groups": sorted(drop), "kd_skip_groups": sorted(kd_skip) if args.teacher else [],
                    "max_len": MAX_LEN, "max_steps": args.steps or None}, f, indent=1)
     log(f"training done in {(time.time() - t_start) / 60:.1f} min")
 

@@ -29,9 +29,9 @@ S1=$(stamp data_s)
 MODE="${PARAPET_MODE:-refit}"
 if [ "$MODE" = "refit" ]; then
   # shipped model: encoder (every int8-stored weight) and prompt_attack row of the base file kept bit-identical,
-  # the six moderation rows of the output layer refit on frozen features with the current labels
+  # the output rows of PARAPET_REFIT_HEADS (default: the six moderation heads) refit on frozen features with the current labels
   BASE="${PARAPET_REFIT_BASE:-$REPO/models/parapet-guard-v1.int8.onnx}"
-  echo "== [2/5] refit moderation heads on the frozen encoder of $BASE"
+  echo "== [2/5] refit output rows (${PARAPET_REFIT_HEADS:-the six moderation heads}) on the frozen encoder of $BASE"
   $PY "$HERE/refit_heads.py" --base "$BASE" ${PARAPET_REFIT_HEADS:+--heads "$PARAPET_REFIT_HEADS"} ${PARAPET_REFIT_ANCHOR:+--anchor "$PARAPET_REFIT_ANCHOR"}
   S2=$(stamp refit_s)
   S2b=$(stamp snap_s)  # nothing to snap: encoder weights are read from the int8 grid, the output layer is stored f32
