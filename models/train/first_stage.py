@@ -24,9 +24,12 @@ import torch
 from common import (MODELS, REPO, SEED, WORK_DIR, eval_windows, load_examples, seed_all,
                     with_special)
 
-BITS = 18
+BITS = int(os.environ.get("PARAPET_FS_BITS", 18))
 NB = 1 << BITS
 MASK64 = (1 << 64) - 1
+# longest token n-gram hashed: 2 (unigrams and bigrams, the shipped gate) or 3 (adds trigrams)
+NGRAM = int(os.environ.get("PARAPET_FS_NGRAM", 2))
+EPOCHS = int(os.environ.get("PARAPET_FS_EPOCHS", 3))
 
 
 def mix(x):
@@ -40,6 +43,9 @@ def features(w):
     """Unique buckets of token unigrams and bigrams of one window (content tokens only)."""
     f = {mix(t) & (NB - 1) for t in w}
     f.update(mix((1 << 63) | (a << 32) | b) & (NB - 1) for a, b in zip(w, w[1:]))
+    if NGRAM >= 3:
+        # ids are below 2^20; the top two bits set keep trigram keys apart from the others
+        f.update(mix((3 << 62) | (a << 40) | (b << 20) | c) & (NB - 1) for a, b, c in zip(w, w[1:], w[2:]))
     return sorted(f)
 
 
@@ -136,7 +142,7 @@ def main():
     y = torch.tensor(train_y)
     pos_w = float((y == 0).sum() / max(1, (y == 1).sum()))
     rng = np.random.default_rng(SEED)
-    for epoch in range(3):
+    for epoch in range(EPOCHS):
         order = rng.permutation(len(train_y))
         tot = 0.0
         for s in range(0, len(order), 256):
@@ -180,7 +186,7 @@ def main():
                      for s in range(100, 120)] for n in (1000, 3000, 10000, 30000)}
 
     neg_fs = np.array([v for g, l, f, _ in rows if l == 0 for v in f])
-    out = {"bits": BITS, "mode": MODE, "target": TARGET, "chunk": [CHUNK, CHUNK_STRIDE], "train_units": len(train_c), "thresholds_L3": thr["L3"], "cuts": []}
+    out = {"bits": BITS, "ngram": NGRAM, "epochs": EPOCHS, "mode": MODE, "target": TARGET, "chunk": [CHUNK, CHUNK_STRIDE], "train_units": len(train_c), "thresholds_L3": thr["L3"], "cuts": []}
     for keep in (1.0, 0.5, 0.3, 0.2, 0.1, 0.05):
         # t: the integer first-stage score from which on this fraction of benign validation
         # windows goes on to the transformer
@@ -201,11 +207,15 @@ def main():
         pos = {g: v for g, v in cut["groups"]["L3"].items() if g.startswith(("attack", "indirect", "non_english_attacks"))}
         log(f"keep {keep}: t={t} attack windows passed {cut['attack_windows_passed']} "
             f"long docs {cut['long_benign_windows_passed']} TPR@L3 {pos}")
-    if MODE == "chunk" and CHUNK == 16 and TARGET == "label" and os.environ.get("PARAPET_FS_SHIP", "1") == "1":
+    if (MODE == "chunk" and CHUNK == 16 and TARGET == "label" and NGRAM == 2 and BITS == 18
+            and os.environ.get("PARAPET_FS_SHIP", "1") == "1"):
         ship(Wq, bq, scale, out, tok, fs_score)
-    with open(os.path.join(WORK_DIR, f"first_stage_{MODE}{CHUNK if MODE == 'chunk' else ''}_{TARGET}.json"), "w") as f:
+    name = f"first_stage_{MODE}{CHUNK if MODE == 'chunk' else ''}_{TARGET}"
+    if (NGRAM, BITS, EPOCHS) != (2, 18, 3):
+        name += f"_n{NGRAM}_b{BITS}_e{EPOCHS}"
+    with open(os.path.join(WORK_DIR, name + ".json"), "w") as f:
         json.dump(out, f, indent=1)
-    log("wrote", os.path.join(WORK_DIR, f"first_stage_{MODE}{CHUNK if MODE == 'chunk' else ''}_{TARGET}.json"))
+    log("wrote", os.path.join(WORK_DIR, name + ".json"))
 
 
 REFERENCE_TEXTS = [
