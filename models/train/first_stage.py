@@ -30,6 +30,10 @@ MASK64 = (1 << 64) - 1
 # longest token n-gram hashed: 2 (unigrams and bigrams, the shipped gate) or 3 (adds trigrams)
 NGRAM = int(os.environ.get("PARAPET_FS_NGRAM", 2))
 EPOCHS = int(os.environ.get("PARAPET_FS_EPOCHS", 3))
+if NGRAM not in (2, 3):
+    sys.exit(f"PARAPET_FS_NGRAM must be 2 or 3, got {NGRAM}")
+# only the shipped settings may write the runtime's files (gate.rs hashes unigrams and bigrams into 2^18 buckets)
+SHIPPED_SETTINGS = (NGRAM, BITS, EPOCHS) == (2, 18, 3)
 
 
 def mix(x):
@@ -40,7 +44,7 @@ def mix(x):
 
 
 def features(w):
-    """Unique buckets of token unigrams and bigrams of one window (content tokens only)."""
+    """Unique buckets of token unigrams and bigrams (and trigrams if NGRAM is 3) of one window (content tokens only)."""
     f = {mix(t) & (NB - 1) for t in w}
     f.update(mix((1 << 63) | (a << 32) | b) & (NB - 1) for a, b in zip(w, w[1:]))
     if NGRAM >= 3:
@@ -207,11 +211,11 @@ def main():
         pos = {g: v for g, v in cut["groups"]["L3"].items() if g.startswith(("attack", "indirect", "non_english_attacks"))}
         log(f"keep {keep}: t={t} attack windows passed {cut['attack_windows_passed']} "
             f"long docs {cut['long_benign_windows_passed']} TPR@L3 {pos}")
-    if (MODE == "chunk" and CHUNK == 16 and TARGET == "label" and NGRAM == 2 and BITS == 18
+    if (MODE == "chunk" and CHUNK == 16 and TARGET == "label" and SHIPPED_SETTINGS
             and os.environ.get("PARAPET_FS_SHIP", "1") == "1"):
         ship(Wq, bq, scale, out, tok, fs_score)
     name = f"first_stage_{MODE}{CHUNK if MODE == 'chunk' else ''}_{TARGET}"
-    if (NGRAM, BITS, EPOCHS) != (2, 18, 3):
+    if not SHIPPED_SETTINGS:
         name += f"_n{NGRAM}_b{BITS}_e{EPOCHS}"
     with open(os.path.join(WORK_DIR, name + ".json"), "w") as f:
         json.dump(out, f, indent=1)
