@@ -275,16 +275,18 @@ pub struct Setting {
 /// A detector as a policy runs it.
 pub struct PolicyDetector {
     pub detector_type: String,
-    /// The input side's level (the output side's when the detector only screens outputs).
+    /// The input side's level (else the tool side's, else the output side's).
     pub level: Level,
     /// A rule detector; `None` for a model head or a detector this build cannot run.
     pub imp: Option<std::sync::Arc<dyn Detector>>,
     /// A head of the guard model (index into [`crate::model::HEADS`]).
     pub head: Option<usize>,
-    /// `None`: not run on inputs (user and tool messages).
+    /// `None`: not run on user messages (and on tool messages unless `tool` says otherwise).
     pub input: Option<Setting>,
     /// `None`: not run on outputs (assistant messages).
     pub output: Option<Setting>,
+    /// `None`: not run on tool messages (tool results, documents): `tool` over `input`.
+    pub tool: Option<Setting>,
 }
 
 impl PolicyDetector {
@@ -441,7 +443,10 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared,
     if spec.detectors.is_empty() {
         errs.push(err(format!("{field}.detectors"), "a policy must enable at least one detector"));
     }
-    let sides = [("input", spec.input.as_ref()), ("output", spec.output.as_ref())];
+    // Tool messages take `tool`'s fields over `input`'s; errors name where a list came from.
+    let tool = spec.tool_side();
+    let tool_name = if spec.tool.as_ref().is_some_and(|t| t.detectors.is_some()) { "tool" } else { "input" };
+    let sides = [("input", spec.input.as_ref()), ("output", spec.output.as_ref()), (tool_name, tool.as_ref())];
     // Every detector either side runs, with the field that names it (for errors).
     let mut names: BTreeMap<&String, String> = BTreeMap::new();
     for (side_name, side) in sides {
@@ -497,16 +502,21 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared,
         };
         let input = side_setting(name, spec, spec.input.as_ref(), "input", field, global);
         let output = side_setting(name, spec, spec.output.as_ref(), "output", field, global);
-        let (input, output) = match (input, output) {
-            (Ok(i), Ok(o)) => (i, o),
-            (i, o) => {
-                errs.extend(i.err());
+        let tool_setting = side_setting(name, spec, tool.as_ref(), tool_name, field, global);
+        let (input, output, tool_setting) = match (input, output, tool_setting) {
+            (Ok(i), Ok(o), Ok(t)) => (i, o, t),
+            (i, o, t) => {
+                let i = i.err();
+                // A list the tool side inherits from `input` fails there once, not twice.
+                let t = t.err().filter(|t| i.as_ref() != Some(t));
+                errs.extend(i);
                 errs.extend(o.err());
+                errs.extend(t);
                 continue;
             }
         };
-        let level = input.or(output).map_or(spec.sensitivity, |s| s.level);
-        detectors.push(PolicyDetector { detector_type: name.clone(), level, imp, head, input, output });
+        let level = input.or(tool_setting).or(output).map_or(spec.sensitivity, |s| s.level);
+        detectors.push(PolicyDetector { detector_type: name.clone(), level, imp, head, input, output, tool: tool_setting });
     }
     if let Some(pct) = spec.first_stage {
         let ffield = format!("{field}.first_stage");

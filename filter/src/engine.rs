@@ -240,12 +240,13 @@ pub const HEADER_WOULD_BLOCK: &str = "x-parapet-would-block";
 /// Response header: monitored detector types that would have masked.
 pub const HEADER_WOULD_MASK: &str = "x-parapet-would-mask";
 
-/// The setting a detector applies to a message of `role` (assistant text is output).
+/// The setting a detector applies to a message of `role` (assistant text is output; tool
+/// results have the tool side, which defaults to the input side).
 fn side(d: &crate::config::PolicyDetector, role: crate::api::Role) -> Option<Setting> {
-    if role == crate::api::Role::Assistant {
-        d.output
-    } else {
-        d.input
+    match role {
+        crate::api::Role::Assistant => d.output,
+        crate::api::Role::Tool => d.tool,
+        _ => d.input,
     }
 }
 
@@ -818,10 +819,10 @@ impl Guard {
         (!after.any(Act::Mask) && !after.any(Act::Failed)).then_some(new)
     }
 
-    /// Can a request of `project` be rewritten (its policy's input side has an enforced `mask`
+    /// Can a request of `project` be rewritten (its policy's input or tool side has an enforced `mask`
     /// detector)? Lets a host that must fix headers before it sees the body prepare for it.
     pub fn may_mask(&self, project: Option<&str>) -> bool {
-        self.resolve(project).is_ok_and(|p| p.detectors.iter().any(|d| d.input.is_some_and(|s| s.action == Action::Mask && !s.monitor)))
+        self.resolve(project).is_ok_and(|p| p.detectors.iter().any(|d| [d.input, d.tool].iter().flatten().any(|s| s.action == Action::Mask && !s.monitor)))
     }
 
     /// `text` with the findings of the enforced mask-mode detectors (for `role`'s side) replaced

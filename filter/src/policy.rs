@@ -50,6 +50,11 @@ pub struct PolicySpec {
     /// Outputs (assistant messages, i.e. model responses): overrides for that side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<SideSpec>,
+    /// Tool results and documents (messages of role `tool`), a part of the input side: each
+    /// field given replaces `input`'s for them. Lets retrieved content be screened at another
+    /// sensitivity than what the user typed, within one request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<SideSpec>,
     /// The project's threat posture (`docs/posture.md`); absent: none (always `full`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub posture: Option<crate::posture::PostureSpec>,
@@ -61,6 +66,19 @@ pub struct PolicySpec {
 }
 
 impl PolicySpec {
+    /// The side tool messages get: `tool`'s fields over `input`'s (absent: exactly `input`).
+    pub fn tool_side(&self) -> Option<SideSpec> {
+        match (&self.tool, &self.input) {
+            (None, i) => i.clone(),
+            (Some(t), None) => Some(t.clone()),
+            (Some(t), Some(i)) => Some(SideSpec {
+                sensitivity: t.sensitivity.or(i.sensitivity),
+                mode: t.mode.or(i.mode),
+                detectors: t.detectors.clone().or_else(|| i.detectors.clone()),
+            }),
+        }
+    }
+
     /// This policy with every sensitivity raised to at least `floor` (the posture's `scoped`).
     pub fn tightened(&self, floor: Level) -> PolicySpec {
         let up = |l: Option<Level>| l.map(|l| l.max(floor));
@@ -75,6 +93,7 @@ impl PolicySpec {
             detectors: dets(&self.detectors),
             input: side(&self.input),
             output: side(&self.output),
+            tool: side(&self.tool),
             posture: None,
             // Under a raised posture every window gets the transformer again.
             first_stage: None,
@@ -83,7 +102,7 @@ impl PolicySpec {
     }
 }
 
-/// One side of an IO policy. Anything left out is the policy's.
+/// One side of an IO policy. Anything left out is the policy's (for `tool`: the input side's).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SideSpec {

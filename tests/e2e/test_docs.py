@@ -97,3 +97,23 @@ def test_first_stage_example_is_real_output():
     first, second = (json.loads(line) for line in r.stdout.splitlines())
     assert (first["flagged"], first["breakdown"][0]["score"]) == (False, 0.0)
     assert second["flagged"] is True
+
+
+def test_tool_side_example_is_real_output():
+    """docs/config.md's tool-side example: the config block is the example file, and the answers
+    are what `parapet screen` prints for the three requests shown."""
+    require(PARAPET_BIN)
+    text = (ROOT / "docs" / "config.md").read_text().split("### Documents and tool results", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```(?:json)?\n(.*?)```", text, re.S)
+    assert len(blocks) == 3, "docs/config.md lost its tool-side example"
+    example = ROOT / "docs" / "examples" / "tool-side.json"
+    assert json.loads(blocks[0]) == json.loads(example.read_text())
+    r = subprocess.run([str(PARAPET_BIN), "--log-level", "error", "screen", "--config", str(example)],
+                       input=blocks[1], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == blocks[2], f"docs/config.md is stale:\n{r.stdout}"
+    user, tool, injected = (json.loads(line) for line in r.stdout.splitlines())
+    pa = [next(b for b in v["breakdown"] if b["detector_type"] == "prompt_attack") for v in (user, tool, injected)]
+    # The same sentence, the same score: flagged as the user's turn, not as a tool result.
+    assert (user["flagged"], tool["flagged"], injected["flagged"]) == (True, False, True)
+    assert pa[0]["score"] == pa[1]["score"] and pa[1]["message_id"] == 1

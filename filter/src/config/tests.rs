@@ -116,6 +116,45 @@ fn sides_resolve_level_and_mode_most_specific_first() {
 }
 
 #[test]
+fn tool_side_takes_its_fields_over_the_input_side() {
+    let doc = |policy: &str| format!(r#"{{"policies":{{"p":{policy}}},"default_policy":"p"}}"#);
+    let compile = |policy: &str| Config::compile(doc(policy).as_bytes());
+    let lint = |policy: &str| Config::lint(doc(policy).as_bytes());
+    let s = |level, action, monitor| Some(Setting { level, action, monitor });
+    // Absent: tool messages get exactly the input side.
+    let c = compile(r#"{"sensitivity":"L2","detectors":{"pii/email":{},"prompt_attack":{}},"input":{"sensitivity":"L3","mode":"mask"}}"#).unwrap();
+    assert!(c.policies["p"].detectors.iter().all(|d| d.tool == d.input && d.input.is_some()));
+    // Given: its fields win, the rest is the input side's (here the input's detector list).
+    let c = compile(
+        r#"{"sensitivity":"L2","detectors":{"pii/email":{},"prompt_attack":{}},
+            "input":{"mode":"mask","detectors":{"pii/email":{},"prompt_attack":{},"pii/secret":{}}},"tool":{"sensitivity":"L1"}}"#,
+    )
+    .unwrap();
+    let p = &c.policies["p"];
+    let get = |t: &str| p.detectors.iter().find(|d| d.detector_type == t).unwrap();
+    assert_eq!(get("pii/secret").tool, s(Level::L1, Action::Mask, false));
+    assert_eq!(get("pii/email").input, s(Level::L2, Action::Mask, false));
+    assert_eq!(get("prompt_attack").tool, s(Level::L1, Action::Block, false));
+    // Its own list replaces the input's; an empty one screens nothing in tool results.
+    let c = compile(r#"{"sensitivity":"L2","detectors":{"pii/email":{}},"tool":{"detectors":{"prompt_attack":{"sensitivity":"L1"}}}}"#).unwrap();
+    let p = &c.policies["p"];
+    let get = |t: &str| p.detectors.iter().find(|d| d.detector_type == t).unwrap();
+    assert_eq!((get("pii/email").input.is_some(), get("pii/email").tool), (true, None));
+    assert_eq!((get("prompt_attack").input, get("prompt_attack").tool), (None, s(Level::L1, Action::Block, false)));
+    let c = compile(r#"{"sensitivity":"L2","detectors":{"pii/email":{}},"tool":{"detectors":{}}}"#).unwrap();
+    assert_eq!(c.policies["p"].detectors[0].tool, None);
+    // Errors name the list they are in; one inherited from `input` is reported once.
+    let e = lint(r#"{"sensitivity":"L2","detectors":{"pii/email":{}},"tool":{"detectors":{"prompt_attack":{"mode":"mask"}},"bogus":1}}"#);
+    assert!(e.iter().any(|e| e.field == "policies.p.tool.bogus"), "{e:?}");
+    let e = lint(r#"{"sensitivity":"L2","detectors":{"pii/email":{}},"tool":{"detectors":{"prompt_attack":{"mode":"mask"}}}}"#);
+    assert_eq!(e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["policies.p.tool.detectors.prompt_attack.mode"]);
+    let e = lint(r#"{"sensitivity":"L2","detectors":{"pii/email":{}},"input":{"detectors":{"prompt_attack":{"mode":"mask"}}},"tool":{"sensitivity":"L1"}}"#);
+    assert_eq!(e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["policies.p.input.detectors.prompt_attack.mode"]);
+    let e = lint(r#"{"sensitivity":"L2","detectors":{"pii/email":{}},"tool":{"detectors":{"pii/emial":{}}}}"#);
+    assert_eq!(e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["policies.p.tool.detectors.pii/emial"]);
+}
+
+#[test]
 fn lint_reports_every_problem_at_once() {
     let cfg = br#"{
         "mode": "panic",

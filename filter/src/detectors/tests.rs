@@ -24,6 +24,7 @@ fn every_rule_detector_keeps_the_scan_invariants() {
         posture: None,
         input: None,
         output: None,
+        tool: None,
         first_stage: None,
     };
     let extras = [
