@@ -214,7 +214,7 @@ impl Series {
                 let on = |input: bool| -> Vec<&str> {
                     p.detectors
                         .iter()
-                        .filter(|d| if input { d.input.is_some() || d.tool.is_some() } else { d.output.is_some() })
+                        .filter(|d| if input { d.input_settings().next().is_some() } else { d.output.is_some() })
                         .map(|d| d.detector_type.as_str())
                         .collect()
                 };

@@ -290,6 +290,11 @@ pub struct PolicyDetector {
 }
 
 impl PolicyDetector {
+    /// Its settings on the input side of a request: user messages, then tool messages.
+    pub fn input_settings(&self) -> impl Iterator<Item = Setting> {
+        [self.input, self.tool].into_iter().flatten()
+    }
+
     pub fn available(&self) -> bool {
         self.imp.is_some() || self.head.is_some()
     }
@@ -447,7 +452,7 @@ fn compile_policy(id: &str, spec: &PolicySpec, field: &str, shared: &mut Shared,
     let tool = spec.tool_side();
     let tool_name = if spec.tool.as_ref().is_some_and(|t| t.detectors.is_some()) { "tool" } else { "input" };
     let sides = [("input", spec.input.as_ref()), ("output", spec.output.as_ref()), (tool_name, tool.as_ref())];
-    // Every detector either side runs, with the field that names it (for errors).
+    // Every detector any side runs, with the field that names it (for errors).
     let mut names: BTreeMap<&String, String> = BTreeMap::new();
     for (side_name, side) in sides {
         match side.and_then(|s| s.detectors.as_ref()) {

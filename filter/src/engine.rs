@@ -822,7 +822,7 @@ impl Guard {
     /// Can a request of `project` be rewritten (its policy's input or tool side has an enforced `mask`
     /// detector)? Lets a host that must fix headers before it sees the body prepare for it.
     pub fn may_mask(&self, project: Option<&str>) -> bool {
-        self.resolve(project).is_ok_and(|p| p.detectors.iter().any(|d| [d.input, d.tool].iter().flatten().any(|s| s.action == Action::Mask && !s.monitor)))
+        self.resolve(project).is_ok_and(|p| p.detectors.iter().any(|d| d.input_settings().any(|s| s.action == Action::Mask && !s.monitor)))
     }
 
     /// `text` with the findings of the enforced mask-mode detectors (for `role`'s side) replaced

@@ -361,6 +361,10 @@ fn tool_side_sets_its_own_sensitivity_and_mode() {
     assert_eq!(f["messages"][0]["content"], "write to <EMAIL>");
     assert_eq!(f["messages"][2]["content"], "owner: carol@example.com");
     assert!(d.response_headers.contains(&(HEADER_WOULD_MASK, "pii/email".to_string())), "{:?}", d.response_headers);
+    // A mask on the tool side alone still makes the request rewritable (hosts fix headers for it).
+    let tool_masks = guard(r#"{"policies":{"t":{"sensitivity":"L2","detectors":{"pii/email":{}},"tool":{"mode":"mask"}}},"default_policy":"t"}"#);
+    assert!(tool_masks.may_mask(None));
+    assert!(!guard(r#"{"policies":{"t":{"sensitivity":"L2","detectors":{"pii/email":{}}}},"default_policy":"t"}"#).may_mask(None));
 }
 
 #[test]
