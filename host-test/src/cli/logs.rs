@@ -475,11 +475,12 @@ fn write_dir(dir: &Path, records: &[Record], files: &[HourFile], force: bool) ->
 /// checked first (HEAD) and any existing one stops the export before anything is uploaded.
 fn write_bucket(bucket: &s3::Bucket, records: &[Record], files: &[HourFile], force: bool) -> CliResult<Vec<(String, usize)>> {
     let creds = s3::Credentials::from_env().map_err(CliError::setup)?;
+    let store = bucket.connect(&creds).map_err(CliError::setup)?;
     if !force {
         let mut existing = Vec::new();
         for f in files {
             let key = bucket.key(&f.path);
-            if bucket.exists(&creds, &key).map_err(CliError::setup)? {
+            if store.exists(bucket, &key).map_err(CliError::setup)? {
                 existing.push(bucket.url_of(&key));
             }
         }
@@ -490,7 +491,7 @@ fn write_bucket(bucket: &s3::Bucket, records: &[Record], files: &[HourFile], for
     let mut written = Vec::new();
     for f in files {
         let key = bucket.key(&f.path);
-        bucket.put(&creds, &key, &file_body(records, f)).map_err(CliError::setup)?;
+        store.put(bucket, &key, file_body(records, f)).map_err(CliError::setup)?;
         written.push((bucket.url_of(&key), f.records.len()));
     }
     Ok(written)

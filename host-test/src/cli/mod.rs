@@ -6,7 +6,6 @@
 //! unreadable file, invalid config, module that does not load).
 
 mod eval;
-mod http;
 mod logs;
 mod policy;
 mod report;
@@ -32,7 +31,7 @@ Usage: parapet [GLOBAL OPTIONS] <COMMAND> [OPTIONS]
 
 Commands:
   screen   Guard requests read from stdin (one JSON object per line) through the module
-  serve    Serve POST /v2/guard over HTTP/1.1 from the module
+  serve    Serve POST /v2/guard over HTTP/1.1 and HTTP/2 from the module
   verify   Check that the module answers a corpus byte for byte like the native core
   eval     Measure TPR, FPR, precision, AUC and latency on a labelled JSONL file
   logs     Export screening logs into the SIEM layout: parapet logs export LOG... --out DIR
@@ -83,23 +82,36 @@ Options:
   -h, --help      Print help";
 
 const SERVE_HELP: &str = "\
-Serve the guard API over HTTP/1.1 from the module.
+Serve the guard API over HTTP/1.1 and HTTP/2 (cleartext, prior knowledge) from the module.
 
 Usage: parapet serve [--addr ADDR] [--config FILE] [--workers N] [--log FILE]
+                     [--max-connections N] [--header-timeout S] [--idle-timeout S]
+                     [--body-timeout S] [--drain-timeout S]
 
 Routes: POST <guard_path> (default /v2/guard), POST <guard_path>/results (confidence
 levels per detector, not logged) and GET /v2/posture (every project's threat posture; the
 path is `posture` beside the guard path) answered by the module; GET /healthz; other
 paths 404 JSON; other methods on the guard path 405 JSON. Request bodies may use
-content-length or chunked encoding; at most max_body_bytes + 1 bytes are read, a larger body
-gets 413 JSON. Prints the listening address on startup; stop with Ctrl-C / SIGTERM.
+content-length or chunked encoding (HTTP/1.1) or DATA frames (HTTP/2); at most
+max_body_bytes + 1 bytes are read, a larger body gets 413 JSON. A request head may have at
+most 100 fields in 64 KiB. Prints the listening address on startup. SIGTERM or Ctrl-C stops
+listening, lets requests in flight finish (at most --drain-timeout), then exits 0.
 
 Options:
-  --addr ADDR     Listen address [default: 127.0.0.1:8080; port 0 picks a free port]
-  --config FILE   Parapet config (JSON) [default: {}]
-  --workers N     Wasm VMs (one per worker thread) [default: number of CPUs, at most 8]
-  --log FILE      Append one screening log record per line to FILE (as for screen)
-  -h, --help      Print help";
+  --addr ADDR            Listen address [default: 127.0.0.1:8080; port 0 picks a free port]
+  --config FILE          Parapet config (JSON) [default: {}]
+  --workers N            Wasm VMs (one per worker thread) [default: number of CPUs, at most 8]
+  --log FILE             Append one screening log record per line to FILE (as for screen)
+  --max-connections N    Open connections at most; one more gets 503 JSON and is closed
+                         [default: 256]
+  --header-timeout S     A new connection must send a whole request head within S seconds
+                         [default: 10]
+  --idle-timeout S       A connection with no request in flight is closed after S seconds,
+                         however slowly its client sends bytes [default: 15]
+  --body-timeout S       A request body must arrive within S seconds, else 400 JSON
+                         [default: 30]
+  --drain-timeout S      On SIGTERM, requests in flight get S seconds to finish [default: 30]
+  -h, --help             Print help";
 
 const VERIFY_HELP: &str = "\
 Run a corpus through the native core and through the module, and compare.
@@ -195,7 +207,10 @@ const GLOBAL_VALUE_FLAGS: &[&str] = &["--module", "--fuel", "--memory-limit", "-
 fn command_flags(cmd: &str) -> (&'static [&'static str], &'static str) {
     match cmd {
         "screen" => (&["--policy", "--project", "--config", "--log"], SCREEN_HELP),
-        "serve" => (&["--addr", "--config", "--workers", "--log"], SERVE_HELP),
+        "serve" => (
+            &["--addr", "--config", "--workers", "--log", "--max-connections", "--header-timeout", "--idle-timeout", "--body-timeout", "--drain-timeout"],
+            SERVE_HELP,
+        ),
         "verify" => (&["--config", "--project", "--show"], VERIFY_HELP),
         "eval" => (&["--policy", "--detector", "--config"], EVAL_HELP),
         "logs" => (&["--out", "--bucket", "--endpoint", "--region", "--utc-offset"], logs::LOGS_HELP),

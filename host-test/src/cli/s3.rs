@@ -1,16 +1,18 @@
-//! A minimal S3 client for `parapet logs export --bucket`: HEAD and PUT of objects, signed
-//! with AWS Signature Version 4 in the `Authorization` header (HMAC-SHA256 from the RustCrypto
-//! `hmac` and `sha2` crates) and sent with `ureq` (TLS: rustls).
+//! S3 for `parapet logs export --bucket`: HEAD and PUT of objects through the `object_store`
+//! crate (Apache Arrow), which signs every request with AWS Signature Version 4 in the
+//! `Authorization` header, retries transient failures with backoff, and speaks HTTPS with
+//! rustls. This module owns the flags (bucket URL, endpoint, region), the credentials from the
+//! environment and the messages.
 //!
 //! Nothing secret is ever put in a message: errors name the endpoint, bucket and key; the
-//! secret key only enters the HMAC, and no header is printed.
+//! secret key only enters the signature, and no header is printed.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
-use hmac::{Hmac, Mac as _};
-use sha2::{Digest as _, Sha256};
-
-use super::logs::civil_from_days;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path;
+use object_store::{Attribute, Attributes, BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt as _, PutOptions, PutPayload, RetryConfig};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -30,79 +32,6 @@ impl Credentials {
         };
         Ok(Credentials { key, secret, token: get("AWS_SESSION_TOKEN") })
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Signature Version 4 (docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html)
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex(&Sha256::digest(data))
-}
-
-fn hmac(key: &[u8], data: &str) -> Vec<u8> {
-    // HMAC accepts keys of any length; the error arm cannot happen.
-    match <Hmac<Sha256>>::new_from_slice(key) {
-        Ok(mut m) => {
-            m.update(data.as_bytes());
-            m.finalize().into_bytes().to_vec()
-        }
-        Err(_) => Vec::new(),
-    }
-}
-
-/// S3's URI encoding of an object path: every byte except `A-Z a-z 0-9 - _ . ~` and `/`
-/// becomes `%XX` (so a key's `:` and `+` are `%3A` and `%2B`). The request path and the
-/// canonical URI are the same string (S3 does not encode twice).
-pub fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len() * 2);
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// `YYYYMMDDTHHMMSSZ` of a time since the epoch.
-pub fn amz_date(secs: i64) -> String {
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let r = secs.rem_euclid(86_400);
-    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", r / 3600, r % 3600 / 60, r % 60)
-}
-
-/// The `Authorization` header value for a request. `headers` are the signed headers, names in
-/// lower case, sorted; `query` the canonical query string (empty here).
-#[allow(clippy::too_many_arguments)]
-pub fn authorization(
-    method: &str,
-    canonical_uri: &str,
-    query: &str,
-    headers: &[(&str, &str)],
-    payload_hash: &str,
-    date: &str,
-    region: &str,
-    key: &str,
-    secret: &str,
-) -> String {
-    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{}\n", v.trim())).collect();
-    let signed: Vec<&str> = headers.iter().map(|(k, _)| *k).collect();
-    let signed = signed.join(";");
-    let canonical_request = format!("{method}\n{canonical_uri}\n{query}\n{canonical_headers}\n{signed}\n{payload_hash}");
-    let day = &date[..8.min(date.len())];
-    let scope = format!("{day}/{region}/s3/aws4_request");
-    let string_to_sign = format!("AWS4-HMAC-SHA256\n{date}\n{scope}\n{}", sha256_hex(canonical_request.as_bytes()));
-    let k_date = hmac(format!("AWS4{secret}").as_bytes(), day);
-    let k_region = hmac(&k_date, region);
-    let k_service = hmac(&k_region, "s3");
-    let k_signing = hmac(&k_service, "aws4_request");
-    let signature = hex(&hmac(&k_signing, &string_to_sign));
-    format!("AWS4-HMAC-SHA256 Credential={key}/{scope}, SignedHeaders={signed}, Signature={signature}")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,18 +100,15 @@ fn parse_endpoint(endpoint: &str) -> Result<(String, String), String> {
     Ok((scheme, authority.to_ascii_lowercase()))
 }
 
-/// A bucket, an optional key prefix, where and how to reach it, and an HTTP agent.
+/// A bucket, an optional key prefix, and where and how to reach it.
 pub struct Bucket {
     name: String,
     prefix: String,
     region: String,
-    scheme: String,
-    /// The Host header: the endpoint's authority, or NAME.s3.REGION.amazonaws.com.
-    host: String,
-    /// Path-style requests (`/NAME/KEY`) for an explicit endpoint, virtual-hosted (`/KEY`) for AWS.
-    path_style: bool,
+    /// `http(s)://HOST[:PORT]` of an S3-compatible server (path-style requests), or `None`
+    /// for AWS (virtual-hosted style).
+    custom_endpoint: Option<String>,
     endpoint: String,
-    agent: ureq::Agent,
 }
 
 impl Bucket {
@@ -194,16 +120,15 @@ impl Bucket {
         if region.is_empty() || !region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(format!("--region: {region:?} is not a region name"));
         }
-        let (scheme, host, path_style) = match endpoint {
+        let custom_endpoint = match endpoint {
             Some(e) => {
                 let (scheme, authority) = parse_endpoint(e)?;
-                (scheme, authority, true)
+                Some(format!("{scheme}://{authority}"))
             }
-            None => ("https".to_string(), format!("{name}.s3.{region}.amazonaws.com"), false),
+            None => None,
         };
-        let endpoint = if path_style { format!("{scheme}://{host}") } else { format!("https://s3.{region}.amazonaws.com") };
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(TIMEOUT)).build().into();
-        Ok(Bucket { name, prefix, region, scheme, host, path_style, endpoint, agent })
+        let endpoint = custom_endpoint.clone().unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
+        Ok(Bucket { name, prefix, region, custom_endpoint, endpoint })
     }
 
     pub fn key(&self, path: &str) -> String {
@@ -221,68 +146,102 @@ impl Bucket {
         format!("s3://{}/{prefix} at {}", self.name, self.endpoint)
     }
 
-    fn object_path(&self, key: &str) -> String {
-        if self.path_style {
-            encode_path(&format!("/{}/{key}", self.name))
-        } else {
-            encode_path(&format!("/{key}"))
-        }
-    }
-
-    /// Sends one signed request; returns the status and (for errors) the body.
-    fn send(&self, creds: &Credentials, method: &str, key: &str, body: &[u8]) -> Result<(u16, String), String> {
-        let path = self.object_path(key);
-        let url = format!("{}://{}{path}", self.scheme, self.host);
-        let payload = sha256_hex(body);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        let date = amz_date(now);
-        let mut signed: Vec<(&str, &str)> = vec![("host", &self.host), ("x-amz-content-sha256", &payload), ("x-amz-date", &date)];
+    /// The store for this bucket with these credentials: path-style requests to an explicit
+    /// endpoint (plain HTTP allowed only there), virtual-hosted style to AWS; a few retries
+    /// of transient failures, each request bounded.
+    pub fn connect(&self, creds: &Credentials) -> Result<Store, String> {
+        let mut b = AmazonS3Builder::new()
+            .with_bucket_name(&self.name)
+            .with_region(&self.region)
+            .with_access_key_id(&creds.key)
+            .with_secret_access_key(&creds.secret)
+            .with_client_options(ClientOptions::new().with_timeout(TIMEOUT))
+            .with_retry(RetryConfig { backoff: BackoffConfig::default(), max_retries: 3, retry_timeout: TIMEOUT });
         if let Some(t) = &creds.token {
-            signed.push(("x-amz-security-token", t));
+            b = b.with_token(t);
         }
-        let auth = authorization(method, &path, "", &signed, &payload, &date, &self.region, &creds.key, &creds.secret);
-        let failed = |e: ureq::Error| format!("cannot reach {} for {}: {e}", self.endpoint, self.url_of(key));
-        let mut resp = if method == "PUT" {
-            let mut req = self.agent.put(&url).header("content-type", "application/x-ndjson");
-            for (k, v) in signed.iter().filter(|(k, _)| *k != "host") {
-                req = req.header(*k, *v);
-            }
-            req.header("authorization", &auth).send(body).map_err(failed)?
-        } else {
-            let mut req = self.agent.head(&url);
-            for (k, v) in signed.iter().filter(|(k, _)| *k != "host") {
-                req = req.header(*k, *v);
-            }
-            req.header("authorization", &auth).call().map_err(failed)?
+        b = match &self.custom_endpoint {
+            Some(e) => b.with_endpoint(e).with_allow_http(e.starts_with("http://")).with_virtual_hosted_style_request(false),
+            None => b.with_virtual_hosted_style_request(true),
         };
-        let status = resp.status().as_u16();
-        let text = if (200..300).contains(&status) || method == "HEAD" {
-            String::new()
-        } else {
-            resp.body_mut().with_config().limit(64 * 1024).read_to_string().unwrap_or_default()
-        };
-        Ok((status, text))
+        // TLS through rustls with ring (the one provider built in); an error only says one is
+        // already installed.
+        rustls::crypto::ring::default_provider().install_default().ok();
+        let store = b.build().map_err(|e| format!("cannot set up {}: {e}", self.describe()))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the S3 client: {e}"))?;
+        Ok(Store { store: Arc::new(store), rt })
     }
+}
 
-    /// Whether an object exists (HEAD: 200 yes, 404 no, anything else an error).
-    pub fn exists(&self, creds: &Credentials, key: &str) -> Result<bool, String> {
-        match self.send(creds, "HEAD", key, b"")? {
-            (200, _) => Ok(true),
-            (404, _) => Ok(false),
-            (403, _) => Err(format!(
-                "cannot check {} at {}: access denied (HTTP 403); check the credentials, --region and the bucket's policy",
-                self.url_of(key),
-                self.endpoint
-            )),
-            (s, _) => Err(format!("cannot check {} at {}: HTTP {s}", self.url_of(key), self.endpoint)),
+/// A connected bucket: blocking calls for the command line.
+pub struct Store {
+    store: Arc<dyn ObjectStore>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Store {
+    /// Whether an object exists (HEAD: found yes, 404 no, anything else an error).
+    pub fn exists(&self, bucket: &Bucket, key: &str) -> Result<bool, String> {
+        let path = object_path(bucket, key)?;
+        match self.rt.block_on(self.store.head(&path)) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(match status_of(&e) {
+                Some(403) => format!(
+                    "cannot check {} at {}: access denied (HTTP 403); check the credentials, --region and the bucket's policy",
+                    bucket.url_of(key),
+                    bucket.endpoint
+                ),
+                _ => format!("cannot check {} at {}: {}", bucket.url_of(key), bucket.endpoint, failure(&e)),
+            }),
         }
     }
 
     /// Uploads one object (content type application/x-ndjson).
-    pub fn put(&self, creds: &Credentials, key: &str, body: &[u8]) -> Result<(), String> {
-        match self.send(creds, "PUT", key, body)? {
-            (200..=299, _) => Ok(()),
-            (s, text) => Err(format!("cannot upload {} at {}: HTTP {s}{}", self.url_of(key), self.endpoint, s3_error(&text))),
+    pub fn put(&self, bucket: &Bucket, key: &str, body: Vec<u8>) -> Result<(), String> {
+        let path = object_path(bucket, key)?;
+        let mut attributes = Attributes::new();
+        attributes.insert(Attribute::ContentType, "application/x-ndjson".into());
+        let opts = PutOptions { attributes, ..PutOptions::default() };
+        self.rt
+            .block_on(self.store.put_opts(&path, PutPayload::from(body), opts))
+            .map(|_| ())
+            .map_err(|e| format!("cannot upload {} at {}: {}", bucket.url_of(key), bucket.endpoint, failure(&e)))
+    }
+}
+
+fn object_path(bucket: &Bucket, key: &str) -> Result<Path, String> {
+    Path::parse(key).map_err(|e| format!("{} is not a valid object key: {e}", bucket.url_of(key)))
+}
+
+/// The HTTP status of a failed request, from the error's kind or its text.
+fn status_of(e: &object_store::Error) -> Option<u16> {
+    match e {
+        object_store::Error::NotFound { .. } => Some(404),
+        object_store::Error::PermissionDenied { .. } => Some(403),
+        object_store::Error::Unauthenticated { .. } => Some(401),
+        object_store::Error::AlreadyExists { .. } => Some(409),
+        object_store::Error::Precondition { .. } => Some(412),
+        _ => {
+            let text = e.to_string();
+            let at = text.find("status code: ")? + "status code: ".len();
+            text.get(at..at + 3)?.parse().ok()
+        }
+    }
+}
+
+/// `HTTP 403: Code: Message` for a server's answer; the transport error otherwise.
+fn failure(e: &object_store::Error) -> String {
+    match status_of(e) {
+        Some(status) => format!("HTTP {status}{}", s3_error(&e.to_string())),
+        None => {
+            // The first line of the chain, without the request's URL (which names nothing secret,
+            // but repeats the endpoint already in the message).
+            let text = e.to_string();
+            text.lines().next().unwrap_or("").chars().take(300).collect()
         }
     }
 }
@@ -330,37 +289,27 @@ mod tests {
         let b = Bucket::from_flags("s3://logs/p/", Some("http://127.0.0.1:9000/"), Some("eu-west-1")).unwrap();
         assert_eq!(b.key("a/b.jsonl"), "p/a/b.jsonl");
         assert_eq!(b.describe(), "s3://logs/p/ at http://127.0.0.1:9000");
-        assert_eq!(b.object_path("p/2026/11/22/03/2026-11-22T03:10:00+00:00.jsonl"), "/logs/p/2026/11/22/03/2026-11-22T03%3A10%3A00%2B00%3A00.jsonl");
+        assert_eq!(b.custom_endpoint.as_deref(), Some("http://127.0.0.1:9000"));
         let aws = Bucket::from_flags("s3://logs", None, Some("eu-west-1")).unwrap();
         assert_eq!(aws.describe(), "s3://logs/ at https://s3.eu-west-1.amazonaws.com");
-        assert_eq!((aws.host.as_str(), aws.object_path("a b")), ("logs.s3.eu-west-1.amazonaws.com", "/a%20b".to_string()));
+        assert!(aws.custom_endpoint.is_none());
         assert!(Bucket::from_flags("s3://logs", None, Some("eu west")).is_err());
+        // Keys of the SIEM layout are valid object paths as they are.
+        let key = "p/2026/11/22/03/2026-11-22T03:10:00+00:00.jsonl";
+        assert_eq!(object_path(&b, key).unwrap().as_ref(), key);
+        assert!(object_path(&b, "a//b").is_err());
     }
 
     #[test]
-    fn signature_v4_matches_the_aws_example() {
-        // "Example: GET Object" of the S3 SigV4 header-based authentication documentation.
-        let empty = sha256_hex(b"");
-        assert_eq!(empty, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-        let auth = authorization(
-            "GET",
-            "/test.txt",
-            "",
-            &[("host", "examplebucket.s3.amazonaws.com"), ("range", "bytes=0-9"), ("x-amz-content-sha256", &empty), ("x-amz-date", "20130524T000000Z")],
-            &empty,
-            "20130524T000000Z",
-            "us-east-1",
-            "AKIAIOSFODNN7EXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        );
-        assert_eq!(
-            auth,
-            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
-             SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, \
-             Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
-        );
-        assert_eq!(amz_date(1_369_353_600), "20130524T000000Z");
-        assert_eq!(encode_path("/a:b+c d~_.-/é"), "/a%3Ab%2Bc%20d~_.-/%C3%A9");
+    fn statuses_and_failures() {
+        let denied = object_store::Error::PermissionDenied { path: "k".into(), source: "Server returned non-2xx status code: 403 Forbidden: <Error><Code>SignatureDoesNotMatch</Code><Message>bad</Message></Error>".into() };
+        assert_eq!(status_of(&denied), Some(403));
+        assert_eq!(failure(&denied), "HTTP 403: SignatureDoesNotMatch: bad");
+        let generic = object_store::Error::Generic { store: "S3", source: "Server returned non-2xx status code: 500 Internal Server Error: oops".into() };
+        assert_eq!((status_of(&generic), failure(&generic).as_str()), (Some(500), "HTTP 500"));
+        let transport = object_store::Error::Generic { store: "S3", source: "error sending request\nsecond line".into() };
+        assert_eq!(status_of(&transport), None);
+        assert_eq!(failure(&transport), "Generic S3 error: error sending request");
     }
 
     #[test]
