@@ -3,11 +3,6 @@
 //! Order: `$PARAPET_ENVOY_WASM`, then `$ENVOY_WASM` (set by scripts/env.sh), then
 //! `<target-dir>/wasm32-unknown-unknown/release/parapet_envoy.wasm`, the target dir being
 //! `$CARGO_TARGET_DIR` or the nearest ancestor of `OUT_DIR` that holds that file.
-//!
-//! `scripts/start.sh` builds the module and this crate at the same time (the module's
-//! single-threaded fat-LTO link leaves a core free for the host's dependencies) and sets
-//! `$PARAPET_MODULE_STATUS` to a file it writes when the module build ends: `ok` or `failed`.
-//! With it set, this script first waits for that file (at most an hour).
 
 use std::path::{Path, PathBuf};
 
@@ -36,28 +31,7 @@ fn candidates() -> Vec<PathBuf> {
     out
 }
 
-/// Waits for the concurrent module build named by `$PARAPET_MODULE_STATUS`, if any.
-fn wait_for_module_build() {
-    let Some(status) = std::env::var_os("PARAPET_MODULE_STATUS").filter(|v| !v.is_empty()) else { return };
-    let started = std::time::Instant::now();
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status) {
-            if text.trim() == "ok" {
-                return;
-            }
-            eprintln!("error: the Envoy module build that parapet embeds failed (status file {})", Path::new(&status).display());
-            std::process::exit(1);
-        }
-        if started.elapsed() > std::time::Duration::from_secs(3600) {
-            eprintln!("error: waited an hour for the Envoy module build (status file {})", Path::new(&status).display());
-            std::process::exit(1);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
-}
-
 fn main() {
-    wait_for_module_build();
     let found = candidates();
     match found.iter().find(|p| p.is_file()) {
         Some(path) => {
