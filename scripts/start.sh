@@ -11,8 +11,6 @@ step "rust target wasm32-unknown-unknown"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 step "Envoy filter module (release: fat LTO; the host embeds it)"
 cargo build --release --target wasm32-unknown-unknown -p parapet-envoy
-# Profile `serve`: `host` with what `serve` does not run hot at opt-level 1 (Cargo.toml says
-# which and why); scripts/test.sh builds the `host` profile into $CARGO_TARGET_DIR/host.
-step "parapet host (profile serve)"
-cargo build --profile serve -p parapet-host
-exec "$CARGO_TARGET_DIR/serve/parapet" serve --addr 127.0.0.1:8080 "$@"
+step "parapet host (profile host)"
+cargo build --profile host -p parapet-host
+exec "$CARGO_TARGET_DIR/host/parapet" serve --addr 127.0.0.1:8080 "$@"
