@@ -15,9 +15,12 @@
 //! project header.
 //!
 //! The response is screened too ([`parapet_filter::ResponseScreen`]): the filter hands every
-//! response chunk to the core and sends on exactly the bytes it gets back. Envoy has sent the
-//! response headers by then, so a blocked JSON response keeps the upstream status and gets the
-//! error JSON as its body; a blocked stream ends with the API's in-stream error event.
+//! response chunk to the core and sends on exactly the bytes it gets back. A JSON body the core
+//! holds whole (block mode) has its headers held too when the config says `hold_response_headers`
+//! (and the plugin `allow_on_headers_stop_iteration`): Envoy buffers the body for the filter,
+//! and the verdict sets the status (403 blocked, 502 unscreenable) and `content-length` before
+//! anything leaves. Without the hold a blocked JSON response keeps the upstream status with the
+//! error JSON as its body. A blocked stream ends with the API's in-stream error event.
 //!
 //! The project's threat posture ([`parapet_filter::posture`]) lives in Envoy's shared data,
 //! which every worker VM of the plugin sees: each screening reads the state and writes it back
@@ -152,6 +155,8 @@ impl RootContext for Root {
             response_headers: Vec::new(),
             api_format: None,
             response: None,
+            holding: false,
+            held_fed: 0,
             response_time: Some(Duration::ZERO),
             forbidden_tools: Vec::new(),
             #[cfg(feature = "fault-injection")]
@@ -193,6 +198,10 @@ struct Http {
     /// The API format of a forwarded request: its response is screened in that format.
     api_format: Option<Format>,
     response: Option<ResponseScreen>,
+    /// The response headers are held until the body is screened (`hold_response_headers`).
+    holding: bool,
+    /// Bytes of the held response body (Envoy's buffer) already fed to the core.
+    held_fed: usize,
     /// Time spent in the core screening the response so far (`None` once the clock failed).
     response_time: Option<Duration>,
     /// Tools the response may not call (the project's posture is `scoped` or higher).
@@ -434,6 +443,41 @@ impl Http {
     }
 }
 
+impl Http {
+    /// A response whose headers are held: Envoy buffers the body (paused) while the core sees
+    /// each new part; once it decides, the status, length and body are set before anything
+    /// leaves, so a blocked answer is the core's 4xx/5xx and a masked one has its real length.
+    fn held_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let fresh = self.get_http_response_body(self.held_fed, body_size.saturating_sub(self.held_fed)).unwrap_or_default();
+        self.held_fed = body_size;
+        let Some(screen) = self.response.as_mut() else { return Action::Continue };
+        let start = metrics::now();
+        let step = screen.feed(&self.guard, &fresh, end_of_stream);
+        self.response_timed(start);
+        // A block ends the body (later bytes are dropped), so its length is final too.
+        let (out, whole) = match step {
+            // Still collecting: Envoy keeps buffering, nothing is sent.
+            StreamStep::Release(bytes) if bytes.is_empty() && !end_of_stream => return Action::Pause,
+            StreamStep::Release(bytes) => (bytes, end_of_stream),
+            StreamStep::Block { mut release, error, status, .. } => {
+                release.extend_from_slice(&error);
+                self.set_http_response_header(":status", Some(&status.to_string()));
+                self.set_http_response_header("content-type", Some("application/json"));
+                (release, true)
+            }
+        };
+        // Released before its end (over `max_response_bytes`, failing open): the rest streams
+        // unframed.
+        if whole {
+            self.set_http_response_header("content-length", Some(&out.len().to_string()));
+        }
+        self.set_http_response_body(0, body_size, &out);
+        self.holding = false;
+        self.response_outcome();
+        Action::Continue
+    }
+}
+
 impl Context for Http {}
 
 #[cfg(feature = "fault-injection")]
@@ -593,14 +637,23 @@ impl HttpContext for Http {
             for (name, value) in edits.set {
                 self.set_http_response_header(name, Some(&value));
             }
+            // With the plugin's `allow_on_headers_stop_iteration`, a paused header phase is
+            // StopIteration: Envoy keeps the headers and still hands the body to this filter.
+            self.holding = self.guard.config().hold_response_headers && screen.holds_body();
         }
         self.response_outcome();
+        if self.holding {
+            return Action::Pause;
+        }
         Action::Continue
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         if self.response.is_none() {
             return Action::Continue;
+        }
+        if self.holding {
+            return self.held_response_body(body_size, end_of_stream);
         }
         // Always Continue: Envoy hands over each chunk once, and the core holds back what is
         // not yet screened (so the body buffer is only ever the current chunk).

@@ -125,6 +125,10 @@ pub struct ConfigSpec {
     pub route_prefixes: BTreeMap<String, String>,
     #[serde(default = "default_max_response")]
     pub max_response_bytes: usize,
+    /// Envoy: hold a held JSON response's headers until its body is screened (needs the
+    /// plugin's `allow_on_headers_stop_iteration: true`, Envoy 1.35+).
+    #[serde(default)]
+    pub hold_response_headers: bool,
     /// Screening log records (`docs/observability.md`).
     #[serde(default)]
     pub logging: LoggingSpec,
@@ -349,6 +353,8 @@ pub struct Config {
     pub max_model_chars: usize,
     /// Largest JSON response body held for screening (see `response.rs`).
     pub max_response_bytes: usize,
+    /// Envoy holds a held JSON response's headers until its body is screened.
+    pub hold_response_headers: bool,
     pub default_policy: String,
     pub projects: BTreeMap<String, String>,
     pub policies: BTreeMap<String, Policy>,
@@ -926,6 +932,7 @@ impl Config {
             stream_hold_back: spec.stream_hold_back,
             max_model_chars: spec.max_model_chars,
             max_response_bytes: spec.max_response_bytes,
+            hold_response_headers: spec.hold_response_headers,
             default_policy: spec.default_policy.clone(),
             projects: spec.projects.clone(),
             policies,

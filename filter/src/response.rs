@@ -14,10 +14,10 @@
 //!   follows `fail_mode` in block mode; in monitor mode it is forwarded and counted as failed
 //!   open, because its bytes are already with the client.
 //!
-//! Response headers may already be on the wire when the verdict is known (Envoy sends them
-//! before the body): such a host cannot change the status, so a client of a blocked JSON
-//! response sees the upstream status with the error body. A host that still holds the headers
-//! answers with [`StreamStep::Block`]'s `status`.
+//! A host that still holds the response headers when the verdict is known (the worker; Envoy
+//! with `hold_response_headers`, for bodies [`ResponseScreen::holds_body`] says are held whole)
+//! answers with [`StreamStep::Block`]'s `status`. One that has sent them (Envoy without the hold)
+//! cannot change the status: its client sees the upstream status with the error body.
 
 use serde_json::json;
 
@@ -164,6 +164,18 @@ impl ResponseScreen {
     /// Error code of a body that could not be screened (for logs), if any.
     pub fn cause(&self) -> Option<&'static str> {
         self.cause
+    }
+
+    /// Is the whole body held until its end before a byte of it is released (a JSON body in
+    /// block mode or under a tool ban, or one refused at its first chunk)? A host that can
+    /// still hold the response headers until then answers with a [`StreamStep::Block`]'s
+    /// status and the final body's length.
+    pub fn holds_body(&self) -> bool {
+        match &self.body {
+            Body::Json { .. } => self.edits.remove.contains(&"content-length"),
+            Body::Refuse { sse, .. } => !sse,
+            Body::Stream(_) | Body::Pass | Body::Drop => false,
+        }
     }
 
     /// Is the body screened as a server-sent event stream?

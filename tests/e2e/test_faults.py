@@ -386,6 +386,19 @@ def test_json_response_cut_mid_body_monitor(proxy, faulty_upstream):
     assert_serves_next(host, faulty_upstream)
 
 
+def test_json_response_cut_mid_body_block_with_headers_held(start_envoy, faulty_upstream):
+    """With `hold_response_headers` Envoy has sent nothing when the upstream breaks, so it
+    answers its own 502 for the failed upstream, and none of the cut body."""
+    e = start_envoy({**BLOCK, "hold_response_headers": True}, faulty_upstream.port)
+    half = len(CUT_JSON) // 2
+    faulty_upstream.plans.append(({"content-type": "application/json", "content-length": str(len(CUT_JSON))}, [CUT_JSON[:half], 0.3], "fin"))
+    r = Exchange(e.port, CHAT, JSON_REQUEST)
+    assert_cut_promptly(r, faulty_upstream)
+    assert r.status == 502 and r.ended == "complete", r.raw
+    assert CUT_JSON[:20] not in r.raw, r.raw
+    assert_serves_next(Host("envoy", e.port, envoy=e), faulty_upstream)
+
+
 def test_json_response_cut_mid_body_block(proxy, faulty_upstream):
     """Block mode holds a JSON body until it is screened, so none of a cut one is released.
     Envoy has sent the headers by then: the client gets a 200 whose chunked body breaks off

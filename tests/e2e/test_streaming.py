@@ -1,11 +1,12 @@
 """Response screening in the real hosts: Envoy (proxy-wasm, V8) and workerd, in front of a local
 upstream that speaks each LLM API's JSON and server-sent event formats.
 
-Every test runs against both hosts. What differs is what a host can still change when the
-verdict is known: Envoy has sent the response headers, so a blocked JSON response keeps the
-upstream status with the error body; the worker holds a JSON body before its headers and answers
-with the core's status (403 blocked, 502 unscreenable). A blocked stream ends with the API's own
-error event in both.
+Every test runs against both hosts. Both hold a JSON body in block mode before its headers
+(Envoy with `hold_response_headers` and the plugin's `allow_on_headers_stop_iteration`, as the
+shipped configs set them) and answer with the core's status (403 blocked, 502 unscreenable) and
+the final length. Without the hold, Envoy has sent the headers when the verdict is known: the
+upstream status stays, with the error body. A blocked stream ends with the API's own error event
+in both.
 """
 import json
 import threading
@@ -18,7 +19,8 @@ from test_workerd import ARTIFACTS, Workerd
 
 HOLD = 64
 POLICY = {"sensitivity": "L2", "detectors": {"pii/email": {}, "pii/secret": {}}}
-BLOCK = {"mode": "block", "fail_mode": "closed", "policies": {"p": POLICY}, "default_policy": "p", "stream_hold_back": HOLD}
+BLOCK = {"mode": "block", "fail_mode": "closed", "policies": {"p": POLICY}, "default_policy": "p", "stream_hold_back": HOLD,
+         "hold_response_headers": True}
 MONITOR = {**BLOCK, "mode": "monitor"}
 OPEN = {**BLOCK, "fail_mode": "open"}
 SSE = {"content-type": "text/event-stream"}
@@ -194,9 +196,11 @@ def test_json_response_blocked_clean_and_monitored(proxy, scripted_upstream, fmt
     scripted_upstream.headers = {**JSON_CT, "content-length": str(len(flagged))}
     scripted_upstream.steps = [flagged[:20], 0.05, flagged[20:]]
     r = request(p.port, "POST", PATHS[fmt], {**REQUESTS[fmt], "stream": False})
-    # Envoy has sent the headers: upstream status, error body. The worker still holds them: 403.
-    assert r.status == (200 if p.envoy else 403)
-    assert r.headers["content-type"] == "application/json" and "content-length" not in r.headers or p.host == "workerd"
+    # Both hosts still hold the headers when the verdict is known: 403, with the error's length.
+    assert r.status == 403
+    assert r.headers["content-type"] == "application/json"
+    if p.envoy:
+        assert r.headers["content-length"] == str(len(r.body))
     err = r.json()["error"]
     assert err["code"] == "blocked" and err["detector_types"] == ["pii/email"] and err["message"].startswith("response blocked")
     assert b"jane.doe" not in r.body
@@ -208,6 +212,29 @@ def test_json_response_blocked_clean_and_monitored(proxy, scripted_upstream, fmt
     if p.envoy:
         s = p.stats()
         assert s.get("response.blocked") == 1 and s.get("response.clean") == 1 and s.get("responses") == 2
+
+
+def test_envoy_without_the_header_hold_keeps_the_upstream_status(start_envoy, scripted_upstream):
+    e = start_envoy({**BLOCK, "hold_response_headers": False}, scripted_upstream.port)
+    flagged = json.dumps(json_body("openai_chat", "Sure, mail jane.doe@example.com")).encode()
+    scripted_upstream.headers = {**JSON_CT, "content-length": str(len(flagged))}
+    scripted_upstream.steps = [flagged[:20], 0.05, flagged[20:]]
+    r = request(e.port, "POST", PATHS["openai_chat"], {**REQUESTS["openai_chat"], "stream": False})
+    # The headers left with the upstream's status before the body was screened.
+    assert r.status == 200 and "content-length" not in r.headers
+    assert r.json()["error"]["code"] == "blocked" and b"jane.doe" not in r.body
+
+
+def test_held_response_masked_and_clean_keep_a_correct_length(start_envoy, scripted_upstream):
+    policy = {"sensitivity": "L2", "detectors": {"pii/email": {}}, "output": {"mode": "mask"}}
+    e = start_envoy({**BLOCK, "policies": {"p": policy}}, scripted_upstream.port)
+    body = json.dumps(json_body("openai_chat", "Sure, mail jane.doe@example.com")).encode()
+    scripted_upstream.headers = {**JSON_CT, "content-length": str(len(body)), "x-upstream": "kept"}
+    scripted_upstream.steps = [body[:30], 0.05, body[30:]]
+    r = request(e.port, "POST", PATHS["openai_chat"], {**REQUESTS["openai_chat"], "stream": False})
+    assert r.status == 200 and r.headers["x-upstream"] == "kept"
+    assert r.json()["choices"][0]["message"]["content"] == "Sure, mail <EMAIL>"
+    assert r.headers["content-length"] == str(len(r.body)) != str(len(body))
 
 
 def test_monitor_mode_json_response_passes_unchanged_and_is_counted(proxy, scripted_upstream):
@@ -231,7 +258,7 @@ def test_unparseable_response_fails_closed(proxy, scripted_upstream):
     scripted_upstream.headers = {"content-type": "text/html", "content-length": str(len(BAD))}
     scripted_upstream.steps = [BAD]
     r = request(p.port, "POST", PATHS["openai_chat"], REQUESTS["openai_chat"])
-    assert r.status == (200 if p.envoy else 502)
+    assert r.status == 502
     assert r.json()["error"]["code"] == "invalid_json" and r.json()["error"]["type"] == "parapet_error"
     if p.envoy:
         assert p.stats().get("response.rejected") == 1

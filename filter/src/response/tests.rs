@@ -198,3 +198,19 @@ fn only_successful_responses_with_a_body_are_screened() {
     assert!(g.start_response(Format::OpenaiChat, 200, Some("application/json"), None, None, false).is_none());
     assert!(g.start_response(Format::OpenaiChat, 200, Some("Text/Event-Stream"), None, None, true).unwrap().is_stream());
 }
+
+#[test]
+fn a_body_is_held_whole_only_where_the_status_may_still_change() {
+    let g = guard("");
+    assert!(start(&g, Format::OpenaiChat, "application/json").holds_body(), "block mode holds a JSON body");
+    assert!(!start(&g, Format::OpenaiChat, "text/event-stream").holds_body(), "a stream flows behind its hold-back window");
+    let m = guard("\"mode\":\"monitor\",");
+    assert!(!start(&m, Format::OpenaiChat, "application/json").holds_body(), "monitor never holds");
+    let mut s = start(&m, Format::OpenaiChat, "application/json");
+    s.forbid_tools(&["wire_money".to_string()]);
+    assert!(s.holds_body(), "a tool ban holds the body in any mode");
+    let refused = g.start_response(Format::OpenaiChat, 200, Some("application/json"), Some("gzip"), None, true).unwrap();
+    assert!(refused.holds_body(), "refused at its first chunk: nothing is sent before the error");
+    let o = guard("\"fail_mode\":\"open\",");
+    assert!(!o.start_response(Format::OpenaiChat, 200, Some("application/json"), Some("gzip"), None, true).unwrap().holds_body());
+}
