@@ -27,13 +27,21 @@
 //! with compare-and-swap, retrying on a lost race, so concurrent workers lose no update.
 //! `GET <posture_path>` (`/v2/posture` beside `/v2/guard`) answers every project's mode.
 //!
+//! Cooperative screening ([`slicer`]): a body whose guard-model work is more than one window
+//! is not screened in one go. The filter pauses it, and the root context's tick runs its windows
+//! one slice at a time, round robin with other such bodies, so the worker serves other streams
+//! between slices; with every window done the request is decided (the same verdict bytes: the
+//! windows' logits are the ones the screening would have computed) and resumed.
+//!
 //! Headers are always continued and the body is paused until `end_of_stream`: Envoy 1.40 turns
 //! a paused header phase into StopAllIteration and would never hand the body to the filter.
 //! The filter chain therefore puts Envoy's buffer filter *after* this one, so the router sees
 //! nothing until the filter has let the body through.
 
 mod metrics;
+mod slicer;
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -47,6 +55,7 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, Status};
 
 use crate::metrics::{Metrics, SeriesId};
+use crate::slicer::Slicer;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -99,6 +108,8 @@ fn posture_ctx() -> Option<PostureCtx<'static>> {
 #[derive(Default)]
 struct Root {
     guard: Option<Rc<Guard>>,
+    /// Bodies whose model windows run a slice per tick.
+    slicer: Rc<RefCell<Slicer>>,
     metrics: Option<Rc<Metrics>>,
     /// The host's name in log records: the `parapet_host` property (set by `parapet`), else
     /// `envoy`.
@@ -106,6 +117,24 @@ struct Root {
 }
 
 impl Context for Root {}
+
+impl Root {
+    /// One slice of model work; a body whose windows are all done is decided and resumed.
+    fn slice(&mut self) {
+        let finished = self.slicer.borrow_mut().step();
+        if let Some(done) = finished {
+            // The request's context is the one whose hostcalls follow (its reply, its body).
+            if proxy_wasm::hostcalls::set_effective_context(done.context_id).is_ok() {
+                let action = done.http.borrow_mut().finish_sliced(done.precomputed, done.took);
+                if action == Action::Continue {
+                    proxy_wasm::hostcalls::resume_http_request().ok();
+                }
+            }
+        }
+        let idle = self.slicer.borrow().is_idle();
+        proxy_wasm::hostcalls::set_tick_period(if idle { Duration::ZERO } else { slicer::TICK }).ok();
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
@@ -141,10 +170,14 @@ impl RootContext for Root {
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn on_tick(&mut self) {
+        self.slice();
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         let guard = self.guard.clone()?;
         let metrics = self.metrics.clone()?;
-        Some(Box::new(Http {
+        let http = Rc::new(RefCell::new(Http {
             guard,
             metrics,
             host: Rc::clone(&self.host),
@@ -159,9 +192,11 @@ impl RootContext for Root {
             held_fed: 0,
             response_time: Some(Duration::ZERO),
             forbidden_tools: Vec::new(),
+            sliced: None,
             #[cfg(feature = "fault-injection")]
             fault_panic: false,
-        }))
+        }));
+        Some(Box::new(Shim { context_id, http, slicer: Rc::clone(&self.slicer) }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -185,6 +220,63 @@ enum Route {
     Done,
 }
 
+/// A request body whose model windows run a slice at a time before it is decided.
+struct SlicedBody {
+    body: Vec<u8>,
+    /// Taken by the shim when it hands them to the slicer.
+    windows: Option<Vec<Vec<u32>>>,
+}
+
+/// What the SDK holds for a stream: the stream's state is shared with the slicer, which decides
+/// a sliced body from the root context's tick.
+struct Shim {
+    context_id: u32,
+    http: Rc<RefCell<Http>>,
+    slicer: Rc<RefCell<Slicer>>,
+}
+
+impl Context for Shim {
+    fn on_done(&mut self) -> bool {
+        // A stream that ends (the client went away) while its windows run is dropped from the
+        // slicer: nothing is decided for it.
+        self.slicer.borrow_mut().cancel(self.context_id);
+        true
+    }
+}
+
+impl HttpContext for Shim {
+    fn on_http_request_headers(&mut self, num_headers: usize, end_of_stream: bool) -> Action {
+        self.slicer.borrow().make_way();
+        self.http.borrow_mut().on_http_request_headers(num_headers, end_of_stream)
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let action = self.http.borrow_mut().on_http_request_body(body_size, end_of_stream);
+        let windows = self.http.borrow_mut().sliced.as_mut().and_then(|s| s.windows.take());
+        match windows {
+            Some(windows) => {
+                let idle = self.slicer.borrow().is_idle();
+                self.slicer.borrow_mut().add(self.context_id, Rc::clone(&self.http), windows);
+                if idle {
+                    proxy_wasm::hostcalls::set_tick_period(slicer::TICK).ok();
+                }
+            }
+            None => self.slicer.borrow().make_way(),
+        }
+        action
+    }
+
+    fn on_http_response_headers(&mut self, num_headers: usize, end_of_stream: bool) -> Action {
+        self.slicer.borrow().make_way();
+        self.http.borrow_mut().on_http_response_headers(num_headers, end_of_stream)
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.slicer.borrow().make_way();
+        self.http.borrow_mut().on_http_response_body(body_size, end_of_stream)
+    }
+}
+
 struct Http {
     guard: Rc<Guard>,
     metrics: Rc<Metrics>,
@@ -206,6 +298,9 @@ struct Http {
     response_time: Option<Duration>,
     /// Tools the response may not call (the project's posture is `scoped` or higher).
     forbidden_tools: Vec<String>,
+    /// A body paused for sliced screening: the body, then (once handed to the slicer) `None`
+    /// in `windows`.
+    sliced: Option<SlicedBody>,
     /// Test builds: the request asked for a forced panic (`x-parapet-fault: panic`).
     #[cfg(feature = "fault-injection")]
     fault_panic: bool,
@@ -339,8 +434,32 @@ impl Http {
         RequestCtx { project: self.project.as_deref(), request_id: self.request_id.as_deref() }
     }
 
+    /// The model windows of a complete body, if they are more than one slice: the body is then
+    /// paused and screened by the slicer.
+    fn windows_to_slice(&self, body: &[u8]) -> Option<Vec<Vec<u32>>> {
+        let windows = match self.route {
+            Route::Guard => self.guard.guard_model_windows(body, &self.ctx(), self.pinned),
+            Route::Api(format) => self.guard.request_model_windows(format, body, self.project.as_deref()),
+            _ => return None,
+        };
+        (windows.len() > slicer::SLICE_WINDOWS).then_some(windows)
+    }
+
+    /// Decides a body whose windows the slicer ran; `took` is the time they took.
+    fn finish_sliced(&mut self, precomputed: parapet_filter::model::Precomputed, took: Option<Duration>) -> Action {
+        let body = self.sliced.take().map(|s| s.body).unwrap_or_default();
+        let (action, _) = precomputed.apply(|| self.finish_timed(&body, took));
+        action
+    }
+
     /// The body is complete (or known to be too large): decide.
     fn finish(&mut self, body: &[u8]) -> Action {
+        self.finish_timed(body, Some(Duration::ZERO))
+    }
+
+    /// [`Http::finish`]; `before` is screening time already spent on this body (its sliced
+    /// model windows), counted into its latency.
+    fn finish_timed(&mut self, body: &[u8], before: Option<Duration>) -> Action {
         #[cfg(feature = "fault-injection")]
         self.fault_injection();
         match self.route {
@@ -349,7 +468,7 @@ impl Http {
                 let start = metrics::now();
                 let pc = posture_ctx();
                 let (r, screening, note) = self.guard.guard_exchange_governed(body, &self.ctx(), self.pinned, pc.as_ref());
-                let took = metrics::since(start);
+                let took = metrics::since(start).zip(before).map(|(a, b)| a + b);
                 self.metrics.guard_latency(took);
                 self.emit(&screening, Content::Body(body), micros(took));
                 self.posture_effects(note.as_ref());
@@ -369,7 +488,7 @@ impl Http {
                 let start = metrics::now();
                 let pc = posture_ctx();
                 let d = self.guard.decide_request_governed(format, body, &self.ctx(), pc.as_ref());
-                let took = metrics::since(start);
+                let took = metrics::since(start).zip(before).map(|(a, b)| a + b);
                 self.metrics.outcome(self.series(), d.outcome, &d.detected, took);
                 let screening = d.screening(format, Direction::Input, self.project.as_deref());
                 self.emit(&screening, Content::Body(body), micros(took));
@@ -602,6 +721,11 @@ impl HttpContext for Http {
             return Action::Pause;
         }
         let body = self.get_http_request_body(0, body_size).unwrap_or_default();
+        if let Some(windows) = self.windows_to_slice(&body) {
+            // Envoy keeps the body buffered while the slicer runs its windows.
+            self.sliced = Some(SlicedBody { body, windows: Some(windows) });
+            return Action::Pause;
+        }
         self.finish(&body)
     }
 

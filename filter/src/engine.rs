@@ -310,6 +310,13 @@ pub(crate) fn request_uuid(ctx: &RequestCtx, body: &[u8]) -> String {
     }
 }
 
+/// The texts the guard model scores: the latest interaction (the last user message and
+/// everything after it), non-context messages only, normalised.
+fn model_texts<'a>(messages: &[Message], normed: &'a [Option<NormText>]) -> Vec<(usize, &'a str)> {
+    let from = messages.iter().rposition(|m| m.role == Role::User).unwrap_or(0);
+    normed.iter().enumerate().skip(from).filter_map(|(i, n)| n.as_ref().map(|n| (i, n.text.as_str()))).collect()
+}
+
 #[derive(Serialize)]
 struct BlockBody<'a> {
     error: BlockInner<'a>,
@@ -473,6 +480,42 @@ impl Guard {
         }
     }
 
+    /// The guard-model windows (content token ids) screening these messages under the
+    /// project's policy will run, in order: for a host that runs them ahead, a slice at a time
+    /// ([`crate::model::Precomputed`]). Empty when the policy runs no model or the text is over
+    /// `max_model_chars` (the screening refuses it without running any).
+    pub fn model_windows(&self, project: Option<&str>, messages: &[Message]) -> Vec<Vec<u32>> {
+        let (Ok(policy), Ok(model)) = (self.resolve(project), crate::model::shared()) else { return Vec::new() };
+        if !policy.uses_model() {
+            return Vec::new();
+        }
+        let cutoff = match policy.first_stage {
+            Some(p) => match model.gate.cutoff(p) {
+                Some(c) => Some(c),
+                None => return Vec::new(),
+            },
+            None => None,
+        };
+        let normed: Vec<Option<NormText>> =
+            messages.iter().map(|m| (!m.role.is_context() && !m.content.is_empty()).then(|| NormText::new(&m.content))).collect();
+        let texts = model_texts(messages, &normed);
+        if texts.iter().map(|(_, t)| t.chars().count()).sum::<usize>() > self.config.max_model_chars {
+            return Vec::new();
+        }
+        texts.into_iter().flat_map(|(_, t)| model.windows_of(t, cutoff)).collect()
+    }
+
+    /// [`Guard::model_windows`] of a proxied API request body (none if it does not parse).
+    pub fn request_model_windows(&self, format: Format, body: &[u8], project: Option<&str>) -> Vec<Vec<u32>> {
+        formats::parse_request(format, body, self.config.max_messages).map(|m| self.model_windows(project, &m)).unwrap_or_default()
+    }
+
+    /// [`Guard::model_windows`] of a guard endpoint body (none if it does not parse).
+    pub fn guard_model_windows(&self, body: &[u8], ctx: &RequestCtx, pinned: bool) -> Vec<Vec<u32>> {
+        let project = self.guard_project(body, ctx, pinned);
+        GuardRequest::parse(body, self.config.max_messages).map(|r| self.model_windows(project.as_deref(), &r.messages)).unwrap_or_default()
+    }
+
     /// Guard-model scores of the latest interaction, per message index.
     /// `first_stage`: the policy's pass share in percent, if its fast first stage is on.
     fn model_scores(&self, messages: &[Message], normed: &[Option<NormText>], first_stage: Option<u8>) -> Result<Vec<(usize, Scores)>, ApiError> {
@@ -481,9 +524,7 @@ impl Guard {
             Some(p) => Some(model.gate.cutoff(p).ok_or_else(|| ApiError::new(500, "model_failed", format!("no first-stage cut-off for {p}%")))?),
             None => None,
         };
-        let from = messages.iter().rposition(|m| m.role == Role::User).unwrap_or(0);
-        let texts: Vec<(usize, &str)> =
-            normed.iter().enumerate().skip(from).filter_map(|(i, n)| n.as_ref().map(|n| (i, n.text.as_str()))).collect();
+        let texts = model_texts(messages, normed);
         let chars: usize = texts.iter().map(|(_, t)| t.chars().count()).sum();
         if chars > self.config.max_model_chars {
             return Err(ApiError::new(

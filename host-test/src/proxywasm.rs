@@ -151,6 +151,8 @@ pub struct HostResponse {
     pub logs: Vec<LogRecord>,
     /// Fuel the request used (start-up excluded).
     pub fuel_used: u64,
+    /// Root ticks the request took (a body screened a slice per tick).
+    pub ticks: u32,
 }
 
 impl HostResponse {
@@ -171,6 +173,7 @@ impl HostResponse {
             reset: false,
             logs,
             fuel_used: 0,
+            ticks: 0,
         }
     }
 }
@@ -201,6 +204,7 @@ struct Exports {
     on_response_headers: Option<TypedFunc<(i32, i32, i32), i32>>,
     on_response_body: Option<TypedFunc<(i32, i32, i32), i32>>,
     on_done: Option<TypedFunc<i32, i32>>,
+    on_tick: Option<TypedFunc<i32, ()>>,
     on_log: Option<TypedFunc<i32, ()>>,
     on_delete: Option<TypedFunc<i32, ()>>,
 }
@@ -212,6 +216,9 @@ struct Vm {
 }
 
 const ROOT_CONTEXT_ID: u32 = 1;
+/// Most root ticks one paused request may take (a 100k-character document is about 120 model
+/// windows, one or more per tick).
+const MAX_TICKS: u32 = 10_000;
 
 fn typed<P, R>(store: &mut Store<HostState>, inst: &Instance, name: &str) -> Result<Option<TypedFunc<P, R>>>
 where
@@ -320,6 +327,7 @@ impl Vm {
             on_response_headers: typed(store, &inst, "proxy_on_response_headers")?,
             on_response_body: typed(store, &inst, "proxy_on_response_body")?,
             on_done: typed(store, &inst, "proxy_on_done")?,
+            on_tick: typed(store, &inst, "proxy_on_tick")?,
             on_log: typed(store, &inst, "proxy_on_log")?,
             on_delete: typed(store, &inst, "proxy_on_delete")?,
         };
@@ -394,6 +402,7 @@ impl Vm {
         let body_eos = req.body.is_empty() && req.body_complete;
         let mut forwarded_body = Vec::new();
         let mut forwarded = false;
+        let mut ticks = 0u32;
         let headers_action = match &ex.on_request_headers {
             Some(f) => f.call(&mut *store, (id, num_headers, i32::from(body_eos)))?,
             None => action::CONTINUE,
@@ -430,6 +439,21 @@ impl Vm {
                         forwarded = false;
                     }
                 }
+                // A body paused at its end with a tick asked for (cooperative screening): Envoy's
+                // timer would call the root's tick until the module answers or resumes the
+                // stream; here nothing else is waiting, so the ticks run back to back.
+                while !forwarded && !has_local(store) && !continued(store) && req.body_complete && store.data().tick_period_ms > 0 && ticks < MAX_TICKS {
+                    let Some(f) = &ex.on_tick else { break };
+                    store.data_mut().effective_context_id = ROOT_CONTEXT_ID;
+                    f.call(&mut *store, ROOT_CONTEXT_ID as i32)?;
+                    ticks += 1;
+                    if continued(store) && !has_local(store) {
+                        if let Some(s) = store.data_mut().stream.as_mut() {
+                            forwarded_body.append(&mut s.request_body);
+                        }
+                        forwarded = true;
+                    }
+                }
             }
         }
 
@@ -459,6 +483,7 @@ impl Vm {
             reset: false,
             logs: Vec::new(),
             fuel_used: 0,
+            ticks,
         };
         if let Some((status, rheaders, rbody)) = response {
             let mut all: HeaderPairs = vec![(b":status".to_vec(), status.to_string().into_bytes())];

@@ -177,14 +177,9 @@ impl Model {
     /// run the transformer, the others count as benign. A text none of whose windows pass
     /// scores 0 (`l5_unlikely`) on every head.
     pub fn score_with(&self, text: &str, first_stage: Option<i64>) -> Result<Scores, String> {
-        let ids = self.tokenize(text);
         let mut best = [f32::NEG_INFINITY; 7];
-        for (start, end) in windows(ids.len()) {
-            let window = ids.get(start..end).unwrap_or_default();
-            if first_stage.is_some_and(|t| !self.gate.passes(window, t)) {
-                continue;
-            }
-            let logits = self.infer(window)?;
+        for window in self.windows_of(text, first_stage) {
+            let logits = precomputed(&window).map_or_else(|| self.infer(&window), Ok)?;
             for (b, l) in best.iter_mut().zip(logits) {
                 *b = b.max(l);
             }
@@ -196,11 +191,61 @@ impl Model {
         Ok(out)
     }
 
+    /// The windows of `text` the transformer runs on (content ids): every window, or with a
+    /// first-stage cut-off only those whose gate score reaches it.
+    pub fn windows_of(&self, text: &str, first_stage: Option<i64>) -> Vec<Vec<u32>> {
+        let ids = self.tokenize(text);
+        windows(ids.len())
+            .map(|(start, end)| ids.get(start..end).unwrap_or_default())
+            .filter(|w| first_stage.is_none_or(|t| self.gate.passes(w, t)))
+            .map(<[u32]>::to_vec)
+            .collect()
+    }
+
     /// Raw logits of one window of content ids (at most [`WINDOW`]).
     pub fn infer(&self, content: &[u32]) -> Result<[f32; 7], String> {
         let n = content.len() + 2;
         let (len, plan) = self.plans.iter().find(|(b, _)| *b >= n).ok_or_else(|| err(format!("window of {n} tokens exceeds the model")))?;
         run_padded(plan, *len, content)
+    }
+}
+
+/// Window logits computed before a screening: by a host that runs the windows a slice at a
+/// time between other work, or by a scoring service. A screening run inside
+/// [`Precomputed::apply`] takes each window's logits from here; a window missing here is run as
+/// usual, so what was precomputed changes when the work is done, never the verdict.
+#[derive(Debug, Default, Clone)]
+pub struct Precomputed {
+    logits: std::collections::BTreeMap<Vec<u32>, [f32; 7]>,
+}
+
+thread_local! {
+    static ACTIVE: std::cell::RefCell<Option<Precomputed>> = const { std::cell::RefCell::new(None) };
+}
+
+fn precomputed(window: &[u32]) -> Option<[f32; 7]> {
+    ACTIVE.with(|a| a.borrow().as_ref().and_then(|p| p.logits.get(window).copied()))
+}
+
+impl Precomputed {
+    pub fn insert(&mut self, window: Vec<u32>, logits: [f32; 7]) {
+        self.logits.insert(window, logits);
+    }
+
+    pub fn len(&self) -> usize {
+        self.logits.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.logits.is_empty()
+    }
+
+    /// Runs `f` (a screening) with these logits at hand; gives them back with its result.
+    pub fn apply<R>(self, f: impl FnOnce() -> R) -> (R, Precomputed) {
+        let before = ACTIVE.with(|a| a.replace(Some(self)));
+        let r = f();
+        let back = ACTIVE.with(|a| a.replace(before)).unwrap_or_default();
+        (r, back)
     }
 }
 
