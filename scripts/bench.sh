@@ -3,7 +3,7 @@
 #   1. criterion: each detector and the default policy, 100 B .. 1 MB, native and wasm in wasmtime
 #   2. cold start and memory, and the guard model's budget (tests/bench/model_budget.py)
 #   3. end to end: latency added by Envoy's filter, workerd and parapet serve; rps at saturation
-#   4. Envoy holding a JSON response's headers against sending them first (tests/bench/hold.py)
+#   4. mixed traffic on one Envoy worker (tests/bench/mixed.py); Envoy holding a JSON response's headers against sending them first (tests/bench/hold.py)
 #   5. with --soak: load and soak through Envoy and parapet serve (SOAK_MINUTES per level, default 10)
 # Results: tests/bench/results/ (ignored by git). Run on an otherwise idle machine.
 set -euo pipefail
@@ -33,6 +33,9 @@ echo "==> cold start, memory and the guard model's budget"
 
 echo "==> end to end: Envoy with and without the filter, workerd, parapet serve"
 "$PY" tests/bench/e2e.py --out "$OUT/e2e.json" | tee "$OUT/e2e.md"
+
+echo "==> mixed traffic on one Envoy worker: short requests beside 30k documents"
+"$PY" tests/bench/mixed.py --out "$OUT/mixed.json" | tee "$OUT/mixed.md"
 
 echo "==> Envoy holding a JSON response's headers against sending them first"
 "$PY" tests/bench/hold.py --out "$OUT/hold.json" | tee "$OUT/hold.md"
