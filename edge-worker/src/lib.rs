@@ -18,7 +18,10 @@
 //! d.forwardBody;                                  // mask mode: the body to forward, else undefined
 //! // Project by route (path prefix), API key or header: the `*As` variants take a caller.
 //! const who = p.identify(path, authorization, xApiKey, apiKey, projectHeaderValue);
-//! p.guardAs(bodyBytes, who, requestId, contentEncoding); p.screenRequestAs(path, bodyBytes, who, requestId, contentEncoding);
+//! p.guardAs(bodyBytes, who, requestId, contentEncoding, work?); p.screenRequestAs(path, bodyBytes, who, requestId, contentEncoding, work?);
+//! // Cooperative screening: a long body's model windows, one per step, yielding between them.
+//! const work = p.guardWork(bodyBytes, who);      // or p.requestWork(path, bodyBytes, who)
+//! if (work.sliced) while (work.step()) await yieldToEventLoop();  // then pass `work` above
 //! p.screenRequestTooLargeAs(len, who);
 //! const s = p.startResponse(path, status, contentType, project, hasBody);  // ResponseScreen or undefined
 //! s.removeHeaders; s.setHeaders /* flat */; s.isStream; s.holdsBody;
@@ -70,6 +73,50 @@ fn record(guard: &Guard, s: &Screening, content: Content<'_>, started: f64, requ
 }
 
 /// The core's version, as reported in `dev_info`.
+/// A body's guard-model windows, run one per `step()` so the worker can yield to its event loop
+/// between them: other requests of the isolate go on while a long document is screened. Given
+/// to `guardAs` / `screenRequestAs`, the screening takes the windows' logits instead of running
+/// them again: the same verdict bytes as screening in one go.
+#[wasm_bindgen]
+pub struct ModelWork {
+    windows: Vec<Vec<u32>>,
+    next: usize,
+    precomputed: parapet_filter::model::Precomputed,
+}
+
+impl ModelWork {
+    fn new(windows: Vec<Vec<u32>>) -> ModelWork {
+        ModelWork { windows, next: 0, precomputed: parapet_filter::model::Precomputed::default() }
+    }
+}
+
+#[wasm_bindgen]
+impl ModelWork {
+    /// `true` when the body has more windows than a short prompt: worth running a step at a time.
+    #[wasm_bindgen(getter)]
+    pub fn sliced(&self) -> bool {
+        self.windows.len() > parapet_filter::model::SLICE_WINDOWS
+    }
+
+    /// Windows not yet run.
+    #[wasm_bindgen(getter)]
+    pub fn remaining(&self) -> usize {
+        self.windows.len() - self.next
+    }
+
+    /// Runs the next window; `false` once none is left. A window that fails is left to the
+    /// screening, which meets the same error and follows the fail mode.
+    pub fn step(&mut self) -> bool {
+        let Some(window) = self.windows.get(self.next) else { return false };
+        self.next += 1;
+        match parapet_filter::model::shared().and_then(|m| m.infer(window)) {
+            Ok(logits) => self.precomputed.insert(window.clone(), logits),
+            Err(_) => self.next = self.windows.len(),
+        }
+        self.next < self.windows.len()
+    }
+}
+
 #[wasm_bindgen]
 pub fn version() -> String {
     parapet_filter::VERSION.to_string()
@@ -494,7 +541,14 @@ impl Parapet {
     /// [`Parapet::guard`] for an identified caller. `content_encoding`: the request's header (a
     /// compressed body is refused with 415).
     #[wasm_bindgen(js_name = guardAs)]
-    pub fn guard_as(&self, body: &[u8], who: &Who, request_id: Option<String>, content_encoding: Option<String>) -> Reply {
+    pub fn guard_as(&self, body: &[u8], who: &Who, request_id: Option<String>, content_encoding: Option<String>, work: Option<ModelWork>) -> Reply {
+        match work {
+            Some(w) => w.precomputed.apply(|| self.guard_now(body, who, request_id, content_encoding)).0,
+            None => self.guard_now(body, who, request_id, content_encoding),
+        }
+    }
+
+    fn guard_now(&self, body: &[u8], who: &Who, request_id: Option<String>, content_encoding: Option<String>) -> Reply {
         if let Some(e) = &who.error {
             return HttpReply::error(e).into();
         }
@@ -545,9 +599,43 @@ impl Parapet {
         self.guard.is_posture_path(path)
     }
 
-    /// [`Parapet::screen_request`] for an identified caller.
+    /// The guard-model windows screening this guard body will run, for the worker to run one
+    /// at a time ([`ModelWork`]) and hand back to `guardAs`.
+    #[wasm_bindgen(js_name = guardWork)]
+    pub fn guard_work(&self, body: &[u8], who: &Who) -> ModelWork {
+        let ctx = RequestCtx { project: who.project.as_deref(), request_id: None };
+        ModelWork::new(if who.error.is_some() { Vec::new() } else { self.guard.guard_model_windows(body, &ctx, who.pinned) })
+    }
+
+    /// The guard-model windows screening this API request body will run ([`ModelWork`]).
+    #[wasm_bindgen(js_name = requestWork)]
+    pub fn request_work(&self, path: &str, body: &[u8], who: &Who) -> ModelWork {
+        let windows = match (self.guard.api_format(path), &who.error) {
+            (Some(format), None) => self.guard.request_model_windows(format, body, who.project.as_deref()),
+            _ => Vec::new(),
+        };
+        ModelWork::new(windows)
+    }
+
+    /// [`Parapet::screen_request`] for an identified caller; `work`: its model windows, already
+    /// run ([`ModelWork`]).
     #[wasm_bindgen(js_name = screenRequestAs)]
-    pub fn screen_request_as(&self, path: &str, body: &[u8], who: &Who, request_id: Option<String>, content_encoding: Option<String>) -> Decision {
+    pub fn screen_request_as(
+        &self,
+        path: &str,
+        body: &[u8],
+        who: &Who,
+        request_id: Option<String>,
+        content_encoding: Option<String>,
+        work: Option<ModelWork>,
+    ) -> Decision {
+        match work {
+            Some(w) => w.precomputed.apply(|| self.screen_request_now(path, body, who, request_id, content_encoding)).0,
+            None => self.screen_request_now(path, body, who, request_id, content_encoding),
+        }
+    }
+
+    fn screen_request_now(&self, path: &str, body: &[u8], who: &Who, request_id: Option<String>, content_encoding: Option<String>) -> Decision {
         if let (None, Err(e)) = (&who.error, self.guard.check_encoding(content_encoding.as_deref())) {
             let d = self.guard.decide_unscreenable_for(who.project.as_deref(), &e);
             return self.decide_logged(d, self.guard.api_format(path), who.project.as_deref(), Content::None, date_now(), request_id.as_deref());

@@ -201,6 +201,18 @@ function emit(x) {
   if (transition !== undefined) console.log(transition);
 }
 
+// Cooperative screening: a long body's guard-model windows run one per turn of the event loop,
+// so the isolate's other requests go on while a document is screened; the core then decides
+// with their logits (the same verdict as in one go). Short bodies are decided at once.
+async function modelWork(work) {
+  if (!work.sliced) {
+    work.free();
+    return undefined;
+  }
+  while (work.step()) await new Promise((resolve) => setTimeout(resolve, 0));
+  return work;
+}
+
 // The guard endpoint and its tuning endpoint (`results`): read capped, identify, ask the core.
 async function handleGuard(parapet, request, results) {
   const read = await readCapped(request, parapet.maxBodyBytes);
@@ -220,7 +232,7 @@ async function handleGuard(parapet, request, results) {
     const encoding = request.headers.get("content-encoding") ?? undefined;
     r = results
       ? parapet.resultsAs(read.bytes, who, requestId(request), encoding)
-      : parapet.guardAs(read.bytes, who, requestId(request), encoding);
+      : parapet.guardAs(read.bytes, who, requestId(request), encoding, await modelWork(parapet.guardWork(read.bytes, who)));
   } finally {
     who.free();
   }
@@ -243,7 +255,8 @@ async function handleApi(state, env, request, url) {
       project = who.project;
       d = read.tooLarge
         ? parapet.screenRequestTooLargeAs(read.size, who, url.pathname)
-        : parapet.screenRequestAs(url.pathname, read.bytes, who, requestId(request), request.headers.get("content-encoding") ?? undefined);
+        : parapet.screenRequestAs(url.pathname, read.bytes, who, requestId(request), request.headers.get("content-encoding") ?? undefined,
+            await modelWork(parapet.requestWork(url.pathname, read.bytes, who)));
     } finally {
       who.free();
     }

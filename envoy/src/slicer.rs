@@ -21,9 +21,8 @@ use parapet_filter::model::Precomputed;
 
 use crate::{metrics, Http};
 
-/// A body with more windows than this is sliced; up to this many (a chat prompt of up to about
-/// 2,000 characters) are decided at once, which is less than a sliced body's round of ticks.
-pub const SLICE_WINDOWS: usize = 2;
+/// A body with more windows than this is sliced; up to this many are decided at once.
+pub use parapet_filter::model::SLICE_WINDOWS;
 /// Work one tick does before it gives the worker back (a 256-token window takes longer alone).
 pub const SLICE: Duration = Duration::from_millis(5);
 /// The tick period while bodies wait and nothing else happens on the worker.

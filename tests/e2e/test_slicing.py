@@ -1,13 +1,17 @@
 """Cooperative screening in real Envoy: a long document's model windows run a slice per tick of
 the filter's root context, so one Envoy worker (`--concurrency 1`) keeps serving other requests
 while a document is screened, and the document's verdict is the one an unsliced screening gives.
+workerd does the same a window per turn of its event loop.
 """
 import json
 import socket
 import threading
 import time
 
+import pytest
+
 from conftest import request
+from test_workerd import ARTIFACTS, Workerd
 
 PROSE = ("The quarterly report covers revenue, costs and headcount across all regions; growth was strongest in the north "
          "while costs rose slightly in the south. Several customers asked for monthly summaries instead of weekly ones. ")
@@ -27,16 +31,31 @@ def timed(port, path, body, out, key, headers=None):
     out[key] = (r, start, time.monotonic())
 
 
-def test_a_short_request_is_served_while_a_document_is_screened(start_envoy, upstream):
-    e = start_envoy(CONFIG, upstream.port)
+@pytest.fixture(params=["envoy", "workerd"])
+def proxy_port(request, start_envoy, upstream, tmp_path):
+    if request.param == "envoy":
+        yield start_envoy(CONFIG, upstream.port).port
+        return
+    for a in ARTIFACTS:
+        if not a.exists():
+            pytest.fail(f"{a} is missing: run scripts/build.sh and npm ci in edge-worker")
+    w = Workerd(CONFIG, f"http://127.0.0.1:{upstream.port}", tmp_path)
+    try:
+        yield w.port
+    finally:
+        w.stop()
+
+
+def test_a_short_request_is_served_while_a_document_is_screened(proxy_port, upstream):
+    port = proxy_port
     doc = chat(DOC + INJECTION + DOC[:3000])
     out = {}
     # Alone, for scale: the document's screening time on this machine.
-    timed(e.port, "/v1/chat/completions", doc, out, "alone")
-    t = threading.Thread(target=timed, args=(e.port, "/v1/chat/completions", doc, out, "doc"))
+    timed(port, "/v1/chat/completions", doc, out, "alone")
+    t = threading.Thread(target=timed, args=(port, "/v1/chat/completions", doc, out, "doc"))
     t.start()
     time.sleep(0.15)  # the document is being screened
-    timed(e.port, "/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "What is the capital of France?"}]},
+    timed(port, "/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "What is the capital of France?"}]},
           out, "short")
     t.join()
     (alone, a0, a1), (d, d0, d1), (s, s0, s1) = out["alone"], out["doc"], out["short"]

@@ -210,6 +210,11 @@ impl Model {
     }
 }
 
+/// Bodies with more model windows than this are worth screening cooperatively (a slice at a
+/// time between other work, [`Precomputed`]); up to this many (a chat prompt of up to about
+/// 2,000 characters) cost less than the hosts' rounds of slices and are screened at once.
+pub const SLICE_WINDOWS: usize = 2;
+
 /// Window logits computed before a screening: by a host that runs the windows a slice at a
 /// time between other work, or by a scoring service. A screening run inside
 /// [`Precomputed::apply`] takes each window's logits from here; a window missing here is run as
