@@ -45,7 +45,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use parapet_filter::config::LogSink;
+use parapet_filter::config::{LogSink, OffloadFallback};
 use parapet_filter::govern::{PostureCtx, PostureNote};
 use parapet_filter::posture::{self, PostureStore};
 use parapet_filter::response::UPSTREAM_ACCEPT_ENCODING;
@@ -193,6 +193,7 @@ impl RootContext for Root {
             response_time: Some(Duration::ZERO),
             forbidden_tools: Vec::new(),
             sliced: None,
+            offloading: None,
             #[cfg(feature = "fault-injection")]
             fault_panic: false,
         }));
@@ -220,6 +221,20 @@ enum Route {
     Done,
 }
 
+/// What a scoring service's answer (or its failure) leads to.
+enum Offloaded {
+    /// The body was decided: resume the stream on `Continue`.
+    Decided(Action),
+    /// The service failed and the fallback is `local`: slice these windows in-process.
+    Slice(Vec<Vec<u32>>),
+}
+
+/// A body whose model windows are with the scoring service.
+struct Offloading {
+    windows: Vec<Vec<u32>>,
+    start: Option<std::time::SystemTime>,
+}
+
 /// A request body whose model windows run a slice at a time before it is decided.
 struct SlicedBody {
     body: Vec<u8>,
@@ -235,7 +250,29 @@ struct Shim {
     slicer: Rc<RefCell<Slicer>>,
 }
 
+impl Shim {
+    /// Hands a body's windows to the slicer (and starts the root's tick if it was idle).
+    fn slice(&self, windows: Vec<Vec<u32>>) {
+        let idle = self.slicer.borrow().is_idle();
+        self.slicer.borrow_mut().add(self.context_id, Rc::clone(&self.http), windows);
+        if idle {
+            proxy_wasm::hostcalls::set_tick_period(slicer::TICK).ok();
+        }
+    }
+}
+
 impl Context for Shim {
+    fn on_http_call_response(&mut self, _token_id: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
+        let next = self.http.borrow_mut().offload_answered(num_headers, body_size);
+        match next {
+            Offloaded::Decided(Action::Continue) => {
+                proxy_wasm::hostcalls::resume_http_request().ok();
+            }
+            Offloaded::Decided(_) => {}
+            Offloaded::Slice(windows) => self.slice(windows),
+        }
+    }
+
     fn on_done(&mut self) -> bool {
         // A stream that ends (the client went away) while its windows run is dropped from the
         // slicer: nothing is decided for it.
@@ -254,13 +291,7 @@ impl HttpContext for Shim {
         let action = self.http.borrow_mut().on_http_request_body(body_size, end_of_stream);
         let windows = self.http.borrow_mut().sliced.as_mut().and_then(|s| s.windows.take());
         match windows {
-            Some(windows) => {
-                let idle = self.slicer.borrow().is_idle();
-                self.slicer.borrow_mut().add(self.context_id, Rc::clone(&self.http), windows);
-                if idle {
-                    proxy_wasm::hostcalls::set_tick_period(slicer::TICK).ok();
-                }
-            }
+            Some(windows) => self.slice(windows),
             None => self.slicer.borrow().make_way(),
         }
         action
@@ -301,6 +332,8 @@ struct Http {
     /// A body paused for sliced screening: the body, then (once handed to the slicer) `None`
     /// in `windows`.
     sliced: Option<SlicedBody>,
+    /// The body's windows are with the scoring service (config `offload`).
+    offloading: Option<Offloading>,
     /// Test builds: the request asked for a forced panic (`x-parapet-fault: panic`).
     #[cfg(feature = "fault-injection")]
     fault_panic: bool,
@@ -434,15 +467,72 @@ impl Http {
         RequestCtx { project: self.project.as_deref(), request_id: self.request_id.as_deref() }
     }
 
-    /// The model windows of a complete body, if they are more than one slice: the body is then
-    /// paused and screened by the slicer.
-    fn windows_to_slice(&self, body: &[u8]) -> Option<Vec<Vec<u32>>> {
-        let windows = match self.route {
+    /// The model windows of a complete body (none for routes without a screening).
+    fn model_windows(&self, body: &[u8]) -> Vec<Vec<u32>> {
+        match self.route {
             Route::Guard => self.guard.guard_model_windows(body, &self.ctx(), self.pinned),
             Route::Api(format) => self.guard.request_model_windows(format, body, self.project.as_deref()),
-            _ => return None,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Sends a long body's windows to the scoring service; an error when the call could not
+    /// even be made (the fallback applies at once).
+    fn offload(&mut self, windows: &[Vec<u32>]) -> Result<(), String> {
+        let Some(o) = self.guard.config().offload.clone() else { return Err("no offload configured".into()) };
+        let authority = o.authority.as_deref().unwrap_or(&o.cluster);
+        let headers = vec![(":method", "POST"), (":path", o.path.as_str()), (":authority", authority), ("content-type", "application/json")];
+        let body = parapet_filter::offload::request_body(windows);
+        let timeout = Duration::from_millis(u64::from(o.timeout_ms));
+        self.metrics.offload_call();
+        proxy_wasm::hostcalls::dispatch_http_call(&o.cluster, headers, Some(&body), vec![], timeout)
+            .map(|_| ())
+            .map_err(|e| format!("the call to cluster {:?} was refused ({e:?})", o.cluster))
+    }
+
+    /// The scoring service answered (or failed: no headers): decide with its logits, or apply
+    /// the fallback.
+    fn offload_answered(&mut self, num_headers: usize, body_size: usize) -> Offloaded {
+        let Some(job) = self.offloading.take() else { return Offloaded::Decided(Action::Pause) };
+        let status = if num_headers == 0 { None } else { self.get_http_call_response_header(":status") };
+        let answer = match status.as_deref() {
+            Some("200") => {
+                let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
+                parapet_filter::offload::parse_response(&body, &job.windows)
+            }
+            Some(s) => Err(format!("the scoring service answered {s}: {}", String::from_utf8_lossy(&self.get_http_call_response_body(0, body_size.min(300)).unwrap_or_default()))),
+            None => Err("no answer from the scoring service (timeout, reset or unreachable)".into()),
         };
-        (windows.len() > slicer::SLICE_WINDOWS).then_some(windows)
+        match answer {
+            Ok(pre) => Offloaded::Decided(self.finish_sliced(pre, metrics::since(job.start))),
+            Err(why) => self.offload_failed(&why, job.windows),
+        }
+    }
+
+    /// The scoring service failed: counted, logged, and the configured fallback decides.
+    fn offload_failed(&mut self, why: &str, windows: Vec<Vec<u32>>) -> Offloaded {
+        self.metrics.offload_fallback();
+        let fallback = self.guard.config().offload.as_ref().map_or(OffloadFallback::Local, |o| o.fallback);
+        let then = match fallback {
+            OffloadFallback::Local => "screening in-process",
+            OffloadFallback::FailMode => "following fail_mode",
+        };
+        proxy_wasm::hostcalls::log(LogLevel::Warn, &format!("offload failed request_id={}: {why}; {then}", self.request_id.as_deref().unwrap_or("-"))).ok();
+        if fallback == OffloadFallback::Local {
+            return Offloaded::Slice(windows);
+        }
+        self.sliced = None;
+        let e = parapet_filter::ApiError::new(503, "offload_failed", format!("the scoring service failed: {why}"));
+        Offloaded::Decided(match self.route {
+            Route::Guard => {
+                self.metrics.guard_request();
+                self.guard_refused(&e)
+            }
+            _ => {
+                let d = self.guard.decide_unscreenable_for(self.project.as_deref(), &e);
+                self.unscreenable(d, self.series())
+            }
+        })
     }
 
     /// Decides a body whose windows the slicer ran; `took` is the time they took.
@@ -721,7 +811,26 @@ impl HttpContext for Http {
             return Action::Pause;
         }
         let body = self.get_http_request_body(0, body_size).unwrap_or_default();
-        if let Some(windows) = self.windows_to_slice(&body) {
+        let windows = self.model_windows(&body);
+        let offload_from = self.guard.config().offload.as_ref().map_or(usize::MAX, |o| o.min_windows);
+        if windows.len() >= offload_from {
+            // Envoy keeps the body buffered while the scoring service runs its windows.
+            self.sliced = Some(SlicedBody { body, windows: None });
+            return match self.offload(&windows) {
+                Ok(()) => {
+                    self.offloading = Some(Offloading { windows, start: metrics::now() });
+                    Action::Pause
+                }
+                Err(why) => match self.offload_failed(&why, windows) {
+                    Offloaded::Decided(action) => action,
+                    Offloaded::Slice(windows) => {
+                        self.sliced = self.sliced.take().map(|s| SlicedBody { windows: Some(windows), ..s });
+                        Action::Pause
+                    }
+                },
+            };
+        }
+        if windows.len() > slicer::SLICE_WINDOWS {
             // Envoy keeps the body buffered while the slicer runs its windows.
             self.sliced = Some(SlicedBody { body, windows: Some(windows) });
             return Action::Pause;

@@ -4,7 +4,8 @@
 //! Two families:
 //! - totals over all traffic, unlabelled: `parapet.requests`, `parapet.<outcome>`,
 //!   `parapet.detected.<type>`, `parapet.responses`, `parapet.response.*`,
-//!   `parapet.guard_requests`, and the histogram `parapet.guard_latency_us`;
+//!   `parapet.guard_requests`, and the histogram `parapet.guard_latency_us`; the scoring
+//!   service's `parapet.offload.calls` and `parapet.offload.fallbacks`;
 //! - the same per project, policy and direction, in names Envoy's tag extraction splits into
 //!   labels (`envoy/stats-tags.yaml`):
 //!   `parapet.screen.project.<p>.policy.<q>.direction.<input|output>.<counter>`,
@@ -245,6 +246,8 @@ pub struct Metrics {
     requests: Option<u32>,
     guard_requests: Option<u32>,
     guard_latency: Option<u32>,
+    offload_calls: Option<u32>,
+    offload_fallbacks: Option<u32>,
     totals: Outcomes,
     responses: Option<u32>,
     response_totals: Outcomes,
@@ -299,6 +302,8 @@ impl Metrics {
             requests: counter("parapet.requests"),
             guard_requests: counter("parapet.guard_requests"),
             guard_latency: histogram("parapet.guard_latency_us"),
+            offload_calls: counter("parapet.offload.calls"),
+            offload_fallbacks: counter("parapet.offload.fallbacks"),
             totals: totals("parapet."),
             responses: counter("parapet.responses"),
             response_totals: totals("parapet.response."),
@@ -346,6 +351,16 @@ impl Metrics {
     /// A request on a screened path (`parapet.requests`, guard endpoint calls included).
     pub fn request(&self) {
         bump(self.requests);
+    }
+
+    /// A body's model windows sent to the scoring service (`parapet.offload.calls`).
+    pub fn offload_call(&self) {
+        bump(self.offload_calls);
+    }
+
+    /// A scoring call that failed, so the fallback decided (`parapet.offload.fallbacks`).
+    pub fn offload_fallback(&self) {
+        bump(self.offload_fallbacks);
     }
 
     /// A guard endpoint call (`parapet.guard_requests`).

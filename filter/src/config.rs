@@ -132,6 +132,9 @@ pub struct ConfigSpec {
     /// Screening log records (`docs/observability.md`).
     #[serde(default)]
     pub logging: LoggingSpec,
+    /// Long bodies' model windows scored by a Parapet scoring service (`parapet serve`).
+    #[serde(default)]
+    pub offload: Option<OffloadSpec>,
     /// Candidate policies screened beside the active one, logged, never enforced.
     #[serde(default)]
     pub shadow: ShadowSpec,
@@ -162,6 +165,50 @@ pub enum LogSink {
     /// POSTed as JSON lines to an Envoy cluster (`cluster`, `path`, `authority`); other hosts use
     /// their log.
     Http,
+}
+
+/// What a host does when the scoring service fails (timeout, error, unreachable, wrong model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffloadFallback {
+    /// Screen the body in-process (cooperatively, a slice at a time).
+    #[default]
+    Local,
+    /// Treat the body as unscreenable: the policy's `fail_mode` decides (refused when closed).
+    FailMode,
+}
+
+/// The `offload` section: model windows of long bodies go to a scoring service.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffloadSpec {
+    /// Envoy: the cluster of the scoring service.
+    pub cluster: String,
+    /// The `:authority` of the call (default: the cluster name).
+    #[serde(default)]
+    pub authority: Option<String>,
+    #[serde(default = "default_offload_path")]
+    pub path: String,
+    /// How long a call may take before the fallback applies.
+    #[serde(default = "default_offload_timeout")]
+    pub timeout_ms: u32,
+    /// Bodies with at least this many model windows are offloaded.
+    #[serde(default = "default_offload_min")]
+    pub min_windows: usize,
+    #[serde(default)]
+    pub fallback: OffloadFallback,
+}
+
+fn default_offload_path() -> String {
+    crate::offload::SCORE_PATH.into()
+}
+
+fn default_offload_timeout() -> u32 {
+    2000
+}
+
+fn default_offload_min() -> usize {
+    crate::model::SLICE_WINDOWS + 1
 }
 
 /// The `logging` section.
@@ -365,6 +412,7 @@ pub struct Config {
     pub routes: BTreeMap<String, String>,
     pub route_prefixes: BTreeMap<String, String>,
     pub logging: LoggingSpec,
+    pub offload: Option<OffloadSpec>,
     /// Every PII and secret detector (each policy's custom patterns aside), for masking log
     /// content whatever the policy runs: `(detector type, detector)`, sorted by type.
     pub log_maskers: Vec<(&'static str, std::sync::Arc<dyn Detector>)>,
@@ -883,6 +931,20 @@ impl Config {
         if lg.timeout_ms == 0 || lg.timeout_ms > 60_000 {
             errs.push(err("logging.timeout_ms", "must be between 1 and 60000"));
         }
+        if let Some(o) = &spec.offload {
+            if o.cluster.trim().is_empty() {
+                errs.push(err("offload.cluster", "must name the Envoy cluster of the scoring service"));
+            }
+            if !o.path.starts_with('/') {
+                errs.push(err("offload.path", format!("{:?} must start with '/'", o.path)));
+            }
+            if o.timeout_ms == 0 || o.timeout_ms > 60_000 {
+                errs.push(err("offload.timeout_ms", "must be between 1 and 60000"));
+            }
+            if o.min_windows == 0 {
+                errs.push(err("offload.min_windows", "must be at least 1"));
+            }
+        }
         let mut log_maskers = Vec::new();
         // These detectors read nothing from the policy; any spec will do.
         match serde_json::from_str::<PolicySpec>(r#"{"sensitivity":"L4","detectors":{}}"#) {
@@ -942,6 +1004,7 @@ impl Config {
             routes: spec.routes.clone(),
             route_prefixes: spec.route_prefixes.clone(),
             logging: spec.logging.clone(),
+            offload: spec.offload.clone(),
             log_maskers,
             shadow: spec.shadow.clone(),
         })

@@ -30,6 +30,7 @@ pub mod keys;
 pub mod log;
 pub mod mask;
 pub mod model;
+pub mod offload;
 pub mod policy;
 pub mod posture;
 pub mod replay;

@@ -189,9 +189,13 @@ def require(path: pathlib.Path):
         pytest.fail(f"{path} is missing: run scripts/build.sh first")
 
 
-def envoy_yaml(plugin_config, listen_port, admin_port, upstream_port, shipped="envoy.yaml") -> str:
-    """The shipped Envoy config with test ports, the built module and a test plugin config."""
+def envoy_yaml(plugin_config, listen_port, admin_port, upstream_port, shipped="envoy.yaml", replace=None) -> str:
+    """The shipped Envoy config with test ports, the built module and a test plugin config;
+    `replace`: more text substitutions (old -> new), such as another cluster's port."""
     text = (ROOT / "envoy" / shipped).read_text()
+    for old, new in (replace or {}).items():
+        assert old in text, f"{old!r} not found in envoy/{shipped}"
+        text = text.replace(old, new)
     text = text.replace("port_value: 10000", f"port_value: {listen_port}")
     text = text.replace("port_value: 9901", f"port_value: {admin_port}")
     text = text.replace("port_value: 8000", f"port_value: {upstream_port}")
@@ -204,11 +208,11 @@ def envoy_yaml(plugin_config, listen_port, admin_port, upstream_port, shipped="e
 
 
 class Envoy:
-    def __init__(self, tmp_path, plugin_config, upstream_port, shipped="envoy.yaml", concurrency=1):
+    def __init__(self, tmp_path, plugin_config, upstream_port, shipped="envoy.yaml", concurrency=1, replace=None):
         require(ENVOY_WASM)
         self.port, self.admin = free_port(), free_port()
         cfg = tmp_path / f"envoy-{self.port}.yaml"
-        cfg.write_text(envoy_yaml(plugin_config, self.port, self.admin, upstream_port, shipped))
+        cfg.write_text(envoy_yaml(plugin_config, self.port, self.admin, upstream_port, shipped, replace))
         self.log = tmp_path / f"envoy-{self.port}.log"
         self.proc = subprocess.Popen(
             [str(envoy_binary()), "-c", str(cfg), "--concurrency", str(concurrency), "--use-dynamic-base-id", "-l", "info",
@@ -245,8 +249,8 @@ class Envoy:
 def start_envoy(tmp_path):
     started = []
 
-    def start(plugin_config, upstream_port, shipped="envoy.yaml", concurrency=1):
-        e = Envoy(tmp_path, plugin_config, upstream_port, shipped, concurrency)
+    def start(plugin_config, upstream_port, shipped="envoy.yaml", concurrency=1, replace=None):
+        e = Envoy(tmp_path, plugin_config, upstream_port, shipped, concurrency, replace)
         started.append(e)
         return e
 

@@ -51,7 +51,7 @@ pub const STRIDE: usize = 192;
 /// of the 64-token one (docs/benchmarks.md).
 const BUCKETS: [usize; 4] = [32, 64, 128, 256];
 /// Logits are snapped to multiples of 1/GRID (see the module docs).
-const GRID: f32 = 256.0;
+pub const GRID: f32 = 256.0;
 
 /// Lakera's confidence levels, most to least confident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -129,6 +129,27 @@ pub struct Model {
     thresholds: [[f64; 4]; 7],
     /// The opt-in fast first stage (a policy's `first_stage`).
     pub gate: gate::Gate,
+}
+
+/// The model's identity: a digest of its graph, weights and vocabulary, e.g. `m-3f9a0c21d4e8`.
+/// A scoring service and a filter exchange logits only when theirs are equal.
+pub fn model_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [GRAPH, WEIGHTS, VOCAB.as_bytes()] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        let d = h.finalize();
+        format!("m-{}", d.iter().take(6).map(|b| format!("{b:02x}")).collect::<String>())
+    })
+}
+
+/// Token ids the tokenizer can produce (the vocabulary's size).
+pub fn vocab_len() -> usize {
+    VOCAB.lines().count()
 }
 
 /// The process-wide model, loaded on first use (about 0.1 s) and shared by every config.

@@ -86,11 +86,13 @@ Serve the guard API over HTTP/1.1 and HTTP/2 (cleartext, prior knowledge) from t
 
 Usage: parapet serve [--addr ADDR] [--config FILE] [--workers N] [--log FILE]
                      [--max-connections N] [--header-timeout S] [--idle-timeout S]
-                     [--body-timeout S] [--drain-timeout S]
+                     [--body-timeout S] [--drain-timeout S] [--score-threads N]
 
 Routes: POST <guard_path> (default /v2/guard), POST <guard_path>/results (confidence
 levels per detector, not logged) and GET /v2/posture (every project's threat posture; the
-path is `posture` beside the guard path) answered by the module; GET /healthz; other
+path is `posture` beside the guard path) answered by the module; POST /v1/parapet/score,
+the scoring service for proxies that offload long bodies' model windows (config `offload`),
+answered by the native core with the windows in parallel; GET /healthz; other
 paths 404 JSON; other methods on the guard path 405 JSON. Request bodies may use
 content-length or chunked encoding (HTTP/1.1) or DATA frames (HTTP/2); at most
 max_body_bytes + 1 bytes are read, a larger body gets 413 JSON. A request head may have at
@@ -111,6 +113,7 @@ Options:
   --body-timeout S       A request body must arrive within S seconds, else 400 JSON
                          [default: 30]
   --drain-timeout S      On SIGTERM, requests in flight get S seconds to finish [default: 30]
+  --score-threads N      Threads one score request runs its windows on [default: number of CPUs]
   -h, --help             Print help";
 
 const VERIFY_HELP: &str = "\
@@ -208,7 +211,7 @@ fn command_flags(cmd: &str) -> (&'static [&'static str], &'static str) {
     match cmd {
         "screen" => (&["--policy", "--project", "--config", "--log"], SCREEN_HELP),
         "serve" => (
-            &["--addr", "--config", "--workers", "--log", "--max-connections", "--header-timeout", "--idle-timeout", "--body-timeout", "--drain-timeout"],
+            &["--addr", "--config", "--workers", "--log", "--max-connections", "--header-timeout", "--idle-timeout", "--body-timeout", "--drain-timeout", "--score-threads"],
             SERVE_HELP,
         ),
         "verify" => (&["--config", "--project", "--show"], VERIFY_HELP),

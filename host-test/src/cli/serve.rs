@@ -85,7 +85,12 @@ struct Shared {
     max_body: usize,
     jobs: mpsc::Sender<Job>,
     limits: Limits,
+    /// Threads one score request's windows are spread over.
+    score_threads: usize,
 }
+
+/// Largest score request read: `offload::MAX_WINDOWS` windows of token ids as JSON.
+const MAX_SCORE_BODY: usize = 16 << 20;
 
 fn seconds(flags: &Flags, name: &str, default: Duration) -> CliResult<Duration> {
     match flags.get(name) {
@@ -128,6 +133,12 @@ pub fn run(global: &Global, flags: &Flags) -> CliResult<ExitCode> {
         None => std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8),
     };
     let limits = limits_of(flags)?;
+    let score_threads = match flags.get("--score-threads") {
+        Some(v) => v.parse::<usize>().ok().filter(|n| (1..=256).contains(n)).ok_or_else(|| CliError::usage(format!("--score-threads: expected 1..256, got {v:?}")))?,
+        None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    // The scoring service's model, native: loaded now rather than by the first score request.
+    parapet_filter::model::shared().map_err(CliError::setup)?;
     let mut setup = Setup::new(global, flags.get("--config"), None)?;
     if let Some(path) = flags.get("--log") {
         setup.log_to(path, "serve")?;
@@ -160,13 +171,14 @@ pub fn run(global: &Global, flags: &Flags) -> CliResult<ExitCode> {
         .build()
         .map_err(|e| CliError::setup(format!("cannot start the HTTP runtime: {e}")))?;
     let posture_path = setup.config.posture_path();
-    let shared = Arc::new(Shared { setup, guard_path, posture_path, max_body, jobs: tx, limits });
+    let shared = Arc::new(Shared { setup, guard_path, posture_path, max_body, jobs: tx, limits, score_threads });
 
     let info = shared.setup.runtime.info();
     println!(
-        "parapet: listening on http://{local} (POST {}, GET {}, GET /healthz; HTTP/1.1 and HTTP/2; {workers} workers; module {} loaded in {} ms{})",
+        "parapet: listening on http://{local} (POST {}, GET {}, POST {}, GET /healthz; HTTP/1.1 and HTTP/2; {workers} workers; module {} loaded in {} ms{})",
         shared.guard_path,
         shared.posture_path.as_deref().unwrap_or("-"),
+        parapet_filter::offload::SCORE_PATH,
         shared.setup.module_label,
         info.load_time.as_millis(),
         if info.cache_hit { " from cache" } else { "" }
@@ -433,6 +445,53 @@ async fn drain(body: &mut Incoming) {
 }
 
 /// Answers one request. The flag says the connection must close (body left unread).
+/// `POST /v1/parapet/score`: a proxy's model windows, scored by the native core in parallel.
+async fn score_route(method: &str, body: &mut Incoming, has_body: bool, shared: &Shared) -> (Reply, bool) {
+    if method != "POST" {
+        let (s, mut h, b) = error(405, "method_not_allowed", format!("{} accepts POST only", parapet_filter::offload::SCORE_PATH));
+        h.push(("allow".into(), "POST".into()));
+        return ((s, h, b), has_body);
+    }
+    let data = match tokio::time::timeout(shared.limits.body_timeout, read_body(body, MAX_SCORE_BODY)).await {
+        Err(_) => return (error(400, "bad_request", "the request body did not arrive in time"), true),
+        Ok(Err(message)) => return (error(400, "bad_request", message), true),
+        Ok(Ok((_, false))) => {
+            drain(body).await;
+            return (error(413, "body_too_large", format!("a score request is at most {MAX_SCORE_BODY} bytes")), true);
+        }
+        Ok(Ok((data, true))) => data,
+    };
+    let threads = shared.score_threads;
+    match tokio::task::spawn_blocking(move || score(&data, threads)).await {
+        Ok(Ok(bytes)) => ((200, json_headers(), bytes), false),
+        Ok(Err(e)) => ((e.status, json_headers(), e.to_json()), false),
+        Err(_) => (error(500, "model_failed", "a scoring thread failed"), false),
+    }
+}
+
+/// Runs the windows of a score request on up to `threads` threads (each window is independent
+/// and costs the same), in request order.
+fn score(body: &[u8], threads: usize) -> Result<Vec<u8>, parapet_filter::ApiError> {
+    use parapet_filter::ApiError;
+    let windows = parapet_filter::offload::parse_request(body)?;
+    let model = parapet_filter::model::shared().map_err(|e| ApiError::new(500, "model_unavailable", e))?;
+    let mut logits = vec![[0f32; 7]; windows.len()];
+    let per = windows.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        let running: Vec<_> = windows
+            .chunks(per)
+            .zip(logits.chunks_mut(per))
+            .map(|(ws, out)| {
+                let model = &model;
+                s.spawn(move || ws.iter().zip(out.iter_mut()).try_for_each(|(w, o)| model.infer(w).map(|l| *o = l)))
+            })
+            .collect();
+        running.into_iter().try_for_each(|t| t.join().map_err(|_| "a scoring thread panicked".to_string())?)
+    })
+    .map_err(|e| ApiError::new(500, "model_failed", e))?;
+    Ok(parapet_filter::offload::response_body(&logits))
+}
+
 async fn exchange(req: Request<Incoming>, shared: &Shared) -> (Reply, bool) {
     let (parts, mut body) = req.into_parts();
     let method = parts.method.as_str().to_string();
@@ -464,10 +523,17 @@ async fn exchange(req: Request<Incoming>, shared: &Shared) -> (Reply, bool) {
         h.push(("allow".into(), "GET, HEAD".into()));
         return ((s, h, b), has_body);
     }
+    if path == parapet_filter::offload::SCORE_PATH {
+        return score_route(&method, &mut body, has_body, shared).await;
+    }
     let posture = shared.posture_path.as_deref() == Some(path.as_str());
     if path != shared.guard_path && path.strip_prefix(shared.guard_path.as_str()) != Some("/results") && !posture {
         let posture = shared.posture_path.as_deref().map(|p| format!(", GET {p}")).unwrap_or_default();
-        let msg = format!("no route for {path}; this server answers POST {0}, POST {0}/results{posture} and GET /healthz", shared.guard_path);
+        let msg = format!(
+            "no route for {path}; this server answers POST {0}, POST {0}/results{posture}, POST {1} and GET /healthz",
+            shared.guard_path,
+            parapet_filter::offload::SCORE_PATH
+        );
         return (error(404, "not_found", msg), has_body);
     }
     if posture && has_body {
