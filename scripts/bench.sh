@@ -3,7 +3,8 @@
 #   1. criterion: each detector and the default policy, 100 B .. 1 MB, native and wasm in wasmtime
 #   2. cold start and memory, and the guard model's budget (tests/bench/model_budget.py)
 #   3. end to end: latency added by Envoy's filter, workerd and parapet serve; rps at saturation
-#   4. mixed traffic on one Envoy worker (tests/bench/mixed.py); Envoy holding a JSON response's headers against sending them first (tests/bench/hold.py)
+#   4. mixed traffic on one Envoy worker (tests/bench/mixed.py); a 30k document offloaded
+#      (tests/bench/offload.py); Envoy holding a JSON response's headers against sending them first (tests/bench/hold.py)
 #   5. with --soak: load and soak through Envoy and parapet serve (SOAK_MINUTES per level, default 10)
 # Results: tests/bench/results/ (ignored by git). Run on an otherwise idle machine.
 set -euo pipefail
@@ -36,6 +37,9 @@ echo "==> end to end: Envoy with and without the filter, workerd, parapet serve"
 
 echo "==> mixed traffic on one Envoy worker: short requests beside 30k documents"
 "$PY" tests/bench/mixed.py --out "$OUT/mixed.json" | tee "$OUT/mixed.md"
+
+echo "==> a 30k document in-process and offloaded to the scoring service"
+"$PY" tests/bench/offload.py --out "$OUT/offload.json" | tee "$OUT/offload.md"
 
 echo "==> Envoy holding a JSON response's headers against sending them first"
 "$PY" tests/bench/hold.py --out "$OUT/hold.json" | tee "$OUT/hold.md"

@@ -37,15 +37,20 @@ def test_e2e_benchmark_short_run(tmp_path):
     assert "| **added by Parapet in Envoy** |" in run.stdout
 
 
-def test_mixed_and_hold_benchmarks_short_runs(tmp_path):
+def test_mixed_offload_and_hold_benchmarks_short_runs(tmp_path):
     for script, args in (("mixed.py", ["--short-count", "6", "--doc-count", "1", "--doc-connections", "1"]),
-                         ("hold.py", ["--count", "6", "--rounds", "1"])):
+                         ("hold.py", ["--count", "6", "--rounds", "1"]),
+                         ("offload.py", ["--count", "2", "--threads", "1"])):
         out = tmp_path / script.replace(".py", ".json")
         run = subprocess.run([sys.executable, str(BENCH / script), *args, "--out", str(out)],
                              capture_output=True, text=True, timeout=600, check=False)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         res = json.loads(out.read_text())["results"]
-        rows = [res[k] for k in ("short_alone", "short_mixed", "doc_alone", "doc_mixed")] if script == "mixed.py" \
-            else [p for body in res.values() for p in body.values()]
+        if script == "mixed.py":
+            rows = [res[k] for k in ("short_alone", "short_mixed", "doc_alone", "doc_mixed")]
+        elif script == "offload.py":
+            rows = [res[k] for k in ("baseline", "in_process", "offload_1")]
+        else:
+            rows = [p for body in res.values() for p in body.values()]
         assert all(r["n"] > 0 and r["p50"] <= r["p99"] for r in rows), res
         assert "| p99 ms |" in run.stdout, run.stdout

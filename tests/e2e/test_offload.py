@@ -153,3 +153,36 @@ def test_the_scoring_service_refuses_what_it_cannot_score(scoring):
     assert r.status == 400 and r.json()["error"]["code"] == "invalid_json"
     r = request(scoring, "GET", "/v1/parapet/score")
     assert r.status == 405
+
+
+def test_the_kubernetes_manifests_validate_and_fit_together():
+    """envoy/istio/scoring.yaml: valid for Kubernetes (kubernetes-validate, its offline schemas,
+    strict), and the parts agree: the container serves the probed port, the Service targets it,
+    the autoscaler scales the Deployment, and the offload cluster named in its comment is the
+    Service's Istio cluster."""
+    import re
+    import sys
+
+    import yaml
+
+    from conftest import ROOT
+
+    path = ROOT / "envoy" / "istio" / "scoring.yaml"
+    run = subprocess.run([sys.executable, "-m", "kubernetes_validate", "--strict", str(path)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    docs = {d["kind"]: d for d in yaml.safe_load_all(path.read_text())}
+    dep, svc, hpa = docs["Deployment"], docs["Service"], docs["HorizontalPodAutoscaler"]
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    args = c["args"]
+    assert args[0] == "serve" and args[args.index("--addr") + 1] == "0.0.0.0:8090"
+    port = {p["name"]: p["containerPort"] for p in c["ports"]}["http"]
+    assert port == 8090 and c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert svc["spec"]["selector"] == dep["spec"]["template"]["metadata"]["labels"]
+    assert svc["spec"]["ports"][0]["targetPort"] == "http"
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": dep["metadata"]["name"]}
+    cluster = re.search(r'cluster: "([^"]+)"', path.read_text()).group(1)
+    ns, name, sport = svc["metadata"]["namespace"], svc["metadata"]["name"], svc["spec"]["ports"][0]["port"]
+    assert cluster == f"outbound|{sport}||{name}.{ns}.svc.cluster.local"
+    # `--addr` and `--score-threads` are flags `parapet serve` accepts.
+    out = subprocess.run([str(PARAPET_BIN), "serve", "--help"], capture_output=True, text=True, check=False).stdout
+    assert "--score-threads" in out and "--addr" in out and "/v1/parapet/score" in out
