@@ -5,6 +5,7 @@ on 127.0.0.1: Envoy with the shipped envoy.yaml, workerd with edge-worker/worker
 `parapet serve`. Load comes from load.mjs (autocannon), the upstream from upstream.mjs.
 Every process is registered with a `Stack`, which stops them all on exit, also on error.
 """
+import array
 import json
 import math
 import os
@@ -244,6 +245,33 @@ def start_envoy(stack, tmp, upstream_port, concurrency=1, baseline=False, log_le
     if baseline:
         p.wait_port(ports["baseline"], timeout=60)
     return p, ports
+
+
+def start_envoy_text(stack, tmp, name, text, port, log_level="warn"):
+    """Envoy (`--concurrency 1`) with the config `text`, registered with `stack`; waits for `port`."""
+    cfg = tmp / f"envoy-{name}.yaml"
+    cfg.write_text(text)
+    log = tmp / f"envoy-{name}.log"
+    p = stack.add(Proc(f"Envoy ({name})", [str(envoy_binary()), "-c", str(cfg), "--concurrency", "1", "--use-dynamic-base-id",
+                                            "-l", log_level, "--log-path", str(log)], tmp / f"envoy-{name}.stdout", cwd=tmp, own_log=log))
+    p.wait_port(port, timeout=300)
+    return p
+
+
+def read_latencies(path) -> list:
+    """The latencies load.mjs wrote with --latencies-out (ms, little-endian float64)."""
+    a = array.array("d")
+    a.frombytes(path.read_bytes())
+    if sys.byteorder != "little":
+        a.byteswap()
+    return list(a)
+
+
+def exact_percentiles(values) -> dict:
+    """Nearest-rank percentiles of every latency (ms)."""
+    v = sorted(values)
+    rank = lambda q: v[max(0, math.ceil(q / 100 * len(v)) - 1)]  # noqa: E731
+    return {"n": len(v), "p50": rank(50), "p95": rank(95), "p99": rank(99), "max": v[-1]}
 
 
 def start_workerd(stack, tmp, config_text, origin_url):

@@ -12,9 +12,7 @@ the headers and buffering the body in its own buffer until the verdict, then one
 Prints a markdown table; writes every figure as JSON to --out.
 """
 import argparse
-import array
 import json
-import math
 import pathlib
 import shutil
 import sys
@@ -26,29 +24,13 @@ from bodies import CASES, chat
 BODIES = {"chat-short": chat("What time does the library open on Thursdays?"), "chat-1k": CASES["chat-1k"][0]}
 
 
-def percentiles(values):
-    """Exact nearest-rank percentiles of every latency (ms)."""
-    v = sorted(values)
-    rank = lambda q: v[max(0, math.ceil(q / 100 * len(v)) - 1)]  # noqa: E731
-    return {"n": len(v), "p50": rank(50), "p95": rank(95), "p99": rank(99), "max": v[-1]}
 
 
-def read_latencies(path):
-    a = array.array("d")
-    a.frombytes(path.read_bytes())
-    if sys.byteorder != "little":
-        a.byteswap()
-    return list(a)
 
 
 def start(stack, tmp, upstream_port, name, config):
     port, admin = h.free_port(), h.free_port()
-    cfg = tmp / f"envoy-{name}.yaml"
-    cfg.write_text(h.envoy_yaml(config, port, admin, upstream_port))
-    log = tmp / f"envoy-{name}.log"
-    p = stack.add(h.Proc(f"Envoy ({name})", [str(h.envoy_binary()), "-c", str(cfg), "--concurrency", "1", "--use-dynamic-base-id",
-                                              "-l", "warn", "--log-path", str(log)], tmp / f"envoy-{name}.stdout", cwd=tmp, own_log=log))
-    p.wait_port(port, timeout=300)
+    h.start_envoy_text(stack, tmp, name, h.envoy_yaml(config, port, admin, upstream_port), port)
     return port
 
 
@@ -86,9 +68,9 @@ def main():
                         bad = h.problems(r)
                         if bad:
                             raise h.BenchError(f"{name} via {k}: {bad}")
-                        lat[k] += read_latencies(out)
+                        lat[k] += h.read_latencies(out)
                         stack.check()
-                report["results"][name] = {k: percentiles(v) for k, v in lat.items()}
+                report["results"][name] = {k: h.exact_percentiles(v) for k, v in lat.items()}
         report["loadavg_end"] = h.loadavg()
         h.write_json(a.out, report)
     except h.BenchError as e:

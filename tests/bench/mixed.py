@@ -14,8 +14,6 @@ and plugin config). Measured with load.mjs, every latency kept:
 Prints a markdown table; writes every figure as JSON to --out.
 """
 import argparse
-import array
-import math
 import pathlib
 import shutil
 import subprocess
@@ -27,18 +25,8 @@ import harness as h
 from bodies import CASES
 
 
-def percentiles(values):
-    v = sorted(values)
-    rank = lambda q: v[max(0, math.ceil(q / 100 * len(v)) - 1)]  # noqa: E731
-    return {"n": len(v), "p50": rank(50), "p95": rank(95), "p99": rank(99), "max": v[-1]}
 
 
-def latencies(path):
-    a = array.array("d")
-    a.frombytes(path.read_bytes())
-    if sys.byteorder != "little":
-        a.byteswap()
-    return list(a)
 
 
 def main():
@@ -65,12 +53,7 @@ def main():
             text = h.envoy_yaml(None, port, admin, up.port)
             if a.wasm:
                 text = text.replace(f"filename: {h.ENVOY_WASM}", f"filename: {pathlib.Path(a.wasm).resolve()}")
-            (tmp / "envoy.yaml").write_text(text)
-            log = tmp / "envoy.log"
-            envoy = stack.add(h.Proc("Envoy (--concurrency 1)", [str(h.envoy_binary()), "-c", str(tmp / "envoy.yaml"), "--concurrency", "1",
-                                                                  "--use-dynamic-base-id", "-l", "warn", "--log-path", str(log)],
-                                     tmp / "envoy.stdout", cwd=tmp, own_log=log))
-            envoy.wait_port(port, timeout=300)
+            h.start_envoy_text(stack, tmp, "mixed", text, port)
             url = f"http://127.0.0.1:{port}{h.CHAT}"
 
             def run(name, out, **kw):
@@ -78,12 +61,12 @@ def main():
                 bad = h.problems(r)
                 if bad:
                     raise h.BenchError(f"{name}: {bad}")
-                return latencies(out)
+                return h.read_latencies(out)
 
             run("chat-1k", tmp / "warm.bin", amount=20)
             run("doc-30k", tmp / "warm-doc.bin", amount=3)
-            res = {"short_alone": percentiles(run("chat-1k", tmp / "short-alone.bin", amount=a.short_count)),
-                   "doc_alone": percentiles(run("doc-30k", tmp / "doc-alone.bin", amount=a.doc_count))}
+            res = {"short_alone": h.exact_percentiles(run("chat-1k", tmp / "short-alone.bin", amount=a.short_count)),
+                   "doc_alone": h.exact_percentiles(run("doc-30k", tmp / "doc-alone.bin", amount=a.doc_count))}
             stack.check()
             # Documents back to back for as long as the short requests run.
             stop = threading.Event()
@@ -99,11 +82,11 @@ def main():
             bg = threading.Thread(target=documents, daemon=True)
             bg.start()
             try:
-                res["short_mixed"] = percentiles(run("chat-1k", tmp / "short-mixed.bin", amount=a.short_count))
+                res["short_mixed"] = h.exact_percentiles(run("chat-1k", tmp / "short-mixed.bin", amount=a.short_count))
             finally:
                 stop.set()
                 bg.join(timeout=300)
-            res["doc_mixed"] = percentiles(docs)
+            res["doc_mixed"] = h.exact_percentiles(docs)
             stack.check()
         report["results"] = res
         report["loadavg_end"] = h.loadavg()

@@ -12,8 +12,6 @@ a warm-up; latency is client-side, the whole response; "added" is the latency mi
 baseline's p50. Prints a markdown table; writes every figure as JSON to --out.
 """
 import argparse
-import array
-import math
 import pathlib
 import shutil
 import sys
@@ -23,28 +21,10 @@ import harness as h
 from bodies import CASES
 
 
-def percentiles(values):
-    v = sorted(values)
-    rank = lambda q: v[max(0, math.ceil(q / 100 * len(v)) - 1)]  # noqa: E731
-    return {"n": len(v), "p50": rank(50), "p95": rank(95), "p99": rank(99), "max": v[-1]}
 
 
-def latencies(path):
-    a = array.array("d")
-    a.frombytes(path.read_bytes())
-    if sys.byteorder != "little":
-        a.byteswap()
-    return list(a)
 
 
-def envoy(stack, tmp, name, text, port):
-    cfg = tmp / f"envoy-{name}.yaml"
-    cfg.write_text(text)
-    log = tmp / f"envoy-{name}.log"
-    p = stack.add(h.Proc(f"Envoy ({name})", [str(h.envoy_binary()), "-c", str(cfg), "--concurrency", "1", "--use-dynamic-base-id",
-                                              "-l", "warn", "--log-path", str(log)], tmp / f"envoy-{name}.stdout", cwd=tmp, own_log=log))
-    p.wait_port(port, timeout=300)
-    return p
 
 
 def main():
@@ -74,11 +54,11 @@ def main():
                 bad = h.problems(r)
                 if bad:
                     raise h.BenchError(f"{name}: {bad}")
-                res[name] = percentiles(latencies(out))
+                res[name] = h.exact_percentiles(h.read_latencies(out))
                 stack.check()
 
             ports = {"filtered": h.free_port(), "admin": h.free_port(), "baseline": h.free_port()}
-            envoy(stack, tmp, "in-process", h.envoy_config(ports["filtered"], ports["admin"], up.port, ports["baseline"]), ports["filtered"])
+            h.start_envoy_text(stack, tmp, "in-process", h.envoy_config(ports["filtered"], ports["admin"], up.port, ports["baseline"]), ports["filtered"])
             measure("baseline", ports["baseline"])
             measure("in_process", ports["filtered"])
             for n in threads:
@@ -89,7 +69,7 @@ def main():
                 serve.wait_port(sport, timeout=120)
                 port, admin = h.free_port(), h.free_port()
                 text = h.envoy_yaml(None, port, admin, up.port, shipped="examples/offload.yaml", replace={"port_value: 8090": f"port_value: {sport}"})
-                envoy(stack, tmp, f"offload-{n}", text, port)
+                h.start_envoy_text(stack, tmp, f"offload-{n}", text, port)
                 measure(f"offload_{n}", port)
         base = res["baseline"]["p50"]
         for k, p in res.items():
