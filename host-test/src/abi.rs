@@ -18,6 +18,7 @@ pub mod status {
 pub mod buffer {
     pub const HTTP_REQUEST_BODY: i32 = 0;
     pub const HTTP_RESPONSE_BODY: i32 = 1;
+    pub const HTTP_CALL_RESPONSE_BODY: i32 = 4;
     pub const VM_CONFIGURATION: i32 = 6;
     pub const PLUGIN_CONFIGURATION: i32 = 7;
 }
@@ -28,6 +29,7 @@ pub mod map {
     pub const HTTP_REQUEST_TRAILERS: i32 = 1;
     pub const HTTP_RESPONSE_HEADERS: i32 = 2;
     pub const HTTP_RESPONSE_TRAILERS: i32 = 3;
+    pub const HTTP_CALL_RESPONSE_HEADERS: i32 = 6;
 }
 
 /// `StreamType` (for `proxy_continue_stream` / `proxy_close_stream`).

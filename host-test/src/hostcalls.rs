@@ -85,6 +85,31 @@ pub(crate) struct Stream {
     pub reset: bool,
     /// Per-request properties (`request.path`, ...), plus any the module set.
     pub properties: BTreeMap<String, Vec<u8>>,
+    /// A call to the scoring service, answered and waiting to be delivered.
+    pub call: Option<CallAnswer>,
+    /// The call answer being delivered (`proxy_on_http_call_response`).
+    pub call_answer: Option<CallAnswer>,
+}
+
+/// What the scoring service (the native core, here) answered a module's call.
+#[derive(Debug, Clone)]
+pub(crate) struct CallAnswer {
+    pub token: u32,
+    pub headers: HeaderPairs,
+    pub body: Vec<u8>,
+}
+
+/// Answers a module's score request the way `parapet serve` does, with the native core.
+fn score_natively(body: &[u8]) -> (u16, Vec<u8>) {
+    let scored = parapet_filter::offload::parse_request(body).and_then(|windows| {
+        let model = parapet_filter::model::shared().map_err(|e| parapet_filter::ApiError::new(500, "model_unavailable", e))?;
+        let logits = windows.iter().map(|w| model.infer(w)).collect::<Result<Vec<_>, _>>().map_err(|e| parapet_filter::ApiError::new(500, "model_failed", e))?;
+        Ok(parapet_filter::offload::response_body(&logits))
+    });
+    match scored {
+        Ok(bytes) => (200, bytes),
+        Err(e) => (e.status, e.to_json()),
+    }
 }
 
 /// `proxy_send_local_response` as the module called it.
@@ -196,6 +221,7 @@ impl HostState {
             map::HTTP_RESPONSE_HEADERS if s.in_response => Ok(&mut s.response_headers),
             map::HTTP_RESPONSE_TRAILERS if s.in_response => Ok(&mut s.response_trailers),
             map::HTTP_RESPONSE_HEADERS | map::HTTP_RESPONSE_TRAILERS => Err(status::BAD_ARGUMENT),
+            map::HTTP_CALL_RESPONSE_HEADERS => s.call_answer.as_mut().map(|a| &mut a.headers).ok_or(status::NOT_FOUND),
             _ => Err(status::NOT_FOUND),
         }
     }
@@ -379,6 +405,9 @@ pub(crate) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<&'static [&'st
         let data = match kind {
             buffer::HTTP_REQUEST_BODY => try_status!(st.stream.as_ref().ok_or(status::NOT_FOUND).and_then(|s| buffer_slice(&s.request_body, start, max))),
             buffer::HTTP_RESPONSE_BODY => try_status!(st.stream.as_ref().ok_or(status::NOT_FOUND).and_then(|s| buffer_slice(&s.response_body, start, max))),
+            buffer::HTTP_CALL_RESPONSE_BODY => {
+                try_status!(st.stream.as_ref().and_then(|s| s.call_answer.as_ref()).ok_or(status::NOT_FOUND).and_then(|a| buffer_slice(&a.body, start, max)))
+            }
             buffer::VM_CONFIGURATION => try_status!(buffer_slice(&st.vm_configuration, start, max)),
             buffer::PLUGIN_CONFIGURATION => try_status!(buffer_slice(&st.plugin_configuration, start, max)),
             _ => return Ok(status::NOT_FOUND),
@@ -564,10 +593,27 @@ pub(crate) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<&'static [&'st
     )?;
 
     // --- callouts: no network at run time ---
-    l.func_wrap(E, "proxy_http_call", |mut c: C<'_>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| -> R {
-        c.data_mut().host_log(LogLevel::Warn, "proxy_http_call refused: this host makes no outbound calls".into());
-        Ok(status::INTERNAL_FAILURE)
-    })?;
+    // A call to the scoring service's path (config `offload`) is answered by the native core, as
+    // `parapet serve` would; this host makes no other outbound call.
+    l.func_wrap(
+        E,
+        "proxy_http_call",
+        |mut c: C<'_>, _up: i32, _up_len: i32, hptr: i32, hsize: i32, bptr: i32, bsize: i32, _tp: i32, _ts: i32, _timeout: i32, rtoken: i32| -> R {
+            let Some(headers) = abi::deserialize_map(&mem!(read(&c, hptr, hsize))) else { return Ok(status::SERIALIZATION_FAILURE) };
+            let is_score = headers.iter().any(|(k, v)| k == b":path" && v == parapet_filter::offload::SCORE_PATH.as_bytes());
+            if !is_score || c.data().stream.is_none() {
+                c.data_mut().host_log(LogLevel::Warn, "proxy_http_call refused: this host makes no outbound calls".into());
+                return Ok(status::INTERNAL_FAILURE);
+            }
+            let body = if bsize > 0 { mem!(read(&c, bptr, bsize)) } else { Vec::new() };
+            let (code, answer) = score_natively(&body);
+            let token = 1 + c.data().stream.as_ref().map_or(0, |s| s.context_id);
+            if let Some(s) = c.data_mut().stream.as_mut() {
+                s.call = Some(CallAnswer { token, headers: vec![(b":status".to_vec(), code.to_string().into_bytes())], body: answer });
+            }
+            Ok(if write_u32(&mut c, rtoken, token) { status::OK } else { status::INVALID_MEMORY_ACCESS })
+        },
+    )?;
     l.func_wrap(
         E,
         "proxy_grpc_call",

@@ -151,7 +151,8 @@ pub struct HostResponse {
     pub logs: Vec<LogRecord>,
     /// Fuel the request used (start-up excluded).
     pub fuel_used: u64,
-    /// Root ticks the request took (a body screened a slice per tick).
+    /// Turns the host gave the paused request: root ticks (a body screened a slice per tick)
+    /// and scoring-service answers (a body offloaded).
     pub ticks: u32,
 }
 
@@ -205,6 +206,7 @@ struct Exports {
     on_response_body: Option<TypedFunc<(i32, i32, i32), i32>>,
     on_done: Option<TypedFunc<i32, i32>>,
     on_tick: Option<TypedFunc<i32, ()>>,
+    on_http_call_response: Option<TypedFunc<(i32, i32, i32, i32, i32), ()>>,
     on_log: Option<TypedFunc<i32, ()>>,
     on_delete: Option<TypedFunc<i32, ()>>,
 }
@@ -328,6 +330,7 @@ impl Vm {
             on_response_body: typed(store, &inst, "proxy_on_response_body")?,
             on_done: typed(store, &inst, "proxy_on_done")?,
             on_tick: typed(store, &inst, "proxy_on_tick")?,
+            on_http_call_response: typed(store, &inst, "proxy_on_http_call_response")?,
             on_log: typed(store, &inst, "proxy_on_log")?,
             on_delete: typed(store, &inst, "proxy_on_delete")?,
         };
@@ -439,13 +442,36 @@ impl Vm {
                         forwarded = false;
                     }
                 }
-                // A body paused at its end with a tick asked for (cooperative screening): Envoy's
-                // timer would call the root's tick until the module answers or resumes the
-                // stream; here nothing else is waiting, so the ticks run back to back.
-                while !forwarded && !has_local(store) && !continued(store) && req.body_complete && store.data().tick_period_ms > 0 && ticks < MAX_TICKS {
-                    let Some(f) = &ex.on_tick else { break };
-                    store.data_mut().effective_context_id = ROOT_CONTEXT_ID;
-                    f.call(&mut *store, ROOT_CONTEXT_ID as i32)?;
+                // A body paused at its end, waiting for the scoring service's answer (offload) or
+                // with a tick asked for (cooperative screening): Envoy would deliver the answer,
+                // or call the root's tick until the module answers or resumes the stream; here
+                // nothing else is waiting, so the answer comes at once and the ticks back to back.
+                let pending_call = |store: &Store<HostState>| store.data().stream.as_ref().is_some_and(|s| s.call.is_some());
+                while !forwarded
+                    && !has_local(store)
+                    && !continued(store)
+                    && req.body_complete
+                    && (pending_call(store) || store.data().tick_period_ms > 0)
+                    && ticks < MAX_TICKS
+                {
+                    if pending_call(store) {
+                        let Some(f) = &ex.on_http_call_response else { break };
+                        let answer = store.data_mut().stream.as_mut().and_then(|s| s.call.take());
+                        let Some(answer) = answer else { break };
+                        let (token, body_len) = (answer.token as i32, len_i32(answer.body.len()));
+                        if let Some(s) = store.data_mut().stream.as_mut() {
+                            s.call_answer = Some(answer);
+                        }
+                        store.data_mut().effective_context_id = ctx;
+                        f.call(&mut *store, (id, token, 1, body_len, 0))?;
+                        if let Some(s) = store.data_mut().stream.as_mut() {
+                            s.call_answer = None;
+                        }
+                    } else {
+                        let Some(f) = &ex.on_tick else { break };
+                        store.data_mut().effective_context_id = ROOT_CONTEXT_ID;
+                        f.call(&mut *store, ROOT_CONTEXT_ID as i32)?;
+                    }
                     ticks += 1;
                     if continued(store) && !has_local(store) {
                         if let Some(s) = store.data_mut().stream.as_mut() {

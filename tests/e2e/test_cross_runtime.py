@@ -1,5 +1,6 @@
 """The same requests through every runtime give the same bytes: Envoy (V8), workerd (V8 via
-wasm-bindgen), and `parapet serve` (wasmtime), all running the one core. The request id is
+wasm-bindgen), and `parapet serve` (wasmtime), all running the one core, and Envoy offloading
+long bodies' model windows to `parapet serve`'s scoring service (the native core). The request id is
 given explicitly, since Envoy otherwise invents a random one."""
 import json
 import subprocess
@@ -50,7 +51,10 @@ def runtimes(tmp_path, start_envoy, upstream):
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port, proc=serve)
-        yield {"envoy": envoy.port, "workerd": worker.port, "parapet serve": port}
+        # Envoy again, offloading long bodies' windows to that `parapet serve`'s scoring service.
+        offloaded = start_envoy({**CONFIG, "offload": {"cluster": "parapet_scoring", "fallback": "fail_mode"}}, upstream.port,
+                                shipped="examples/offload.yaml", replace={"port_value: 8090": f"port_value: {port}"})
+        yield {"envoy": envoy.port, "workerd": worker.port, "parapet serve": port, "envoy, offloaded": offloaded.port}
     finally:
         serve.terminate()
         serve.wait(timeout=20)
