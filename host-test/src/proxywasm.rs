@@ -198,6 +198,9 @@ impl std::fmt::Display for ConfigRejected {
 
 impl std::error::Error for ConfigRejected {}
 
+/// `proxy_on_http_call_response(context_id, token, headers, body_size, trailers)`.
+type CallResponseArgs = (i32, i32, i32, i32, i32);
+
 struct Exports {
     on_context_create: TypedFunc<(i32, i32), ()>,
     on_request_headers: Option<TypedFunc<(i32, i32, i32), i32>>,
@@ -206,7 +209,7 @@ struct Exports {
     on_response_body: Option<TypedFunc<(i32, i32, i32), i32>>,
     on_done: Option<TypedFunc<i32, i32>>,
     on_tick: Option<TypedFunc<i32, ()>>,
-    on_http_call_response: Option<TypedFunc<(i32, i32, i32, i32, i32), ()>>,
+    on_http_call_response: Option<TypedFunc<CallResponseArgs, ()>>,
     on_log: Option<TypedFunc<i32, ()>>,
     on_delete: Option<TypedFunc<i32, ()>>,
 }
