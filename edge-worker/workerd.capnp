@@ -38,6 +38,8 @@ const parapet :Workerd.Worker = (
     (name = "PARAPET_CONFIG", fromEnvironment = "PARAPET_CONFIG"),
     # Origin for screened chat requests and every other path; unset: those answer 404.
     (name = "ORIGIN_URL", fromEnvironment = "ORIGIN_URL"),
+    # A Parapet scoring service (`parapet serve`) for the config's `offload`; unset: none.
+    (name = "SCORING_URL", fromEnvironment = "SCORING_URL"),
   ],
   globalOutbound = "origin-net",
 );

@@ -22,6 +22,9 @@
 //! // Cooperative screening: a long body's model windows, one per step, yielding between them.
 //! const work = p.guardWork(bodyBytes, who);      // or p.requestWork(path, bodyBytes, who)
 //! if (work.sliced) while (work.step()) await yieldToEventLoop();  // then pass `work` above
+//! // Offload (config `offload`): p.offloads(work); p.offloadPath; p.offloadTimeoutMs; p.offloadFallback;
+//! work.offloadRequest();  work.acceptOffload(answerBytes) /* undefined, or why not */
+//! p.guardOffloadFailedAs(who, why); p.screenRequestOffloadFailedAs(path, who, why, requestId);
 //! p.screenRequestTooLargeAs(len, who);
 //! const s = p.startResponse(path, status, contentType, project, hasBody);  // ResponseScreen or undefined
 //! s.removeHeaders; s.setHeaders /* flat */; s.isStream; s.holdsBody;
@@ -102,6 +105,26 @@ impl ModelWork {
     #[wasm_bindgen(getter)]
     pub fn remaining(&self) -> usize {
         self.windows.len() - self.next
+    }
+
+    /// The scoring service request for all the windows (config `offload`).
+    #[wasm_bindgen(js_name = offloadRequest)]
+    pub fn offload_request(&self) -> Vec<u8> {
+        parapet_filter::offload::request_body(&self.windows)
+    }
+
+    /// Takes the scoring service's answer; `undefined` when it is usable, else why not (the
+    /// fallback then applies).
+    #[wasm_bindgen(js_name = acceptOffload)]
+    pub fn accept_offload(&mut self, answer: &[u8]) -> Option<String> {
+        match parapet_filter::offload::parse_response(answer, &self.windows) {
+            Ok(pre) => {
+                self.precomputed = pre;
+                self.next = self.windows.len();
+                None
+            }
+            Err(why) => Some(why),
+        }
     }
 
     /// Runs the next window; `false` once none is left. A window that fails is left to the
@@ -454,6 +477,10 @@ fn js_len(len: f64) -> usize {
 }
 
 /// The worker asked for a 413 for a body within the limit: a worker bug, answered as one.
+fn offload_failed(why: &str) -> ApiError {
+    ApiError::new(503, "offload_failed", format!("the scoring service failed: {why}"))
+}
+
 fn not_too_large(len: f64) -> ApiError {
     ApiError::new(500, "internal", format!("worker reported a body of {len} bytes as over the limit"))
 }
@@ -701,6 +728,54 @@ impl Parapet {
     #[wasm_bindgen(getter, js_name = projectHeader)]
     pub fn project_header(&self) -> String {
         self.guard.config().project_header.clone()
+    }
+
+    /// `offload.path` when the config has an `offload` section, else `undefined`.
+    #[wasm_bindgen(getter, js_name = offloadPath)]
+    pub fn offload_path(&self) -> Option<String> {
+        self.guard.config().offload.as_ref().map(|o| o.path.clone())
+    }
+
+    /// `offload.timeout_ms` (0 without an `offload` section).
+    #[wasm_bindgen(getter, js_name = offloadTimeoutMs)]
+    pub fn offload_timeout_ms(&self) -> u32 {
+        self.guard.config().offload.as_ref().map_or(0, |o| o.timeout_ms)
+    }
+
+    /// `offload.fallback`: `local` or `fail_mode` (`undefined` without an `offload` section).
+    #[wasm_bindgen(getter, js_name = offloadFallback)]
+    pub fn offload_fallback(&self) -> Option<String> {
+        self.guard.config().offload.as_ref().map(|o| match o.fallback {
+            parapet_filter::config::OffloadFallback::Local => "local".to_string(),
+            parapet_filter::config::OffloadFallback::FailMode => "fail_mode".to_string(),
+        })
+    }
+
+    /// Does this body go to the scoring service (an `offload` section, and at least
+    /// `offload.min_windows` windows)?
+    #[wasm_bindgen(js_name = offloads)]
+    pub fn offloads(&self, work: &ModelWork) -> bool {
+        self.guard.config().offload.as_ref().is_some_and(|o| work.windows.len() >= o.min_windows)
+    }
+
+    /// The guard endpoint's answer when the scoring service failed under `fallback: fail_mode`.
+    #[wasm_bindgen(js_name = guardOffloadFailedAs)]
+    pub fn guard_offload_failed_as(&self, who: &Who, why: &str) -> Reply {
+        match &who.error {
+            Some(e) => HttpReply::error(e).into(),
+            None => HttpReply::error(&offload_failed(why)).into(),
+        }
+    }
+
+    /// An API request's decision when the scoring service failed under `fallback: fail_mode`:
+    /// unscreenable, so the policy's `fail_mode` decides.
+    #[wasm_bindgen(js_name = screenRequestOffloadFailedAs)]
+    pub fn screen_request_offload_failed_as(&self, path: &str, who: &Who, why: &str, request_id: Option<String>) -> Decision {
+        if let Some(e) = &who.error {
+            return self.guard.decide_unscreenable(e).into();
+        }
+        let d = self.guard.decide_unscreenable_for(who.project.as_deref(), &offload_failed(why));
+        self.decide_logged(d, self.guard.api_format(path), who.project.as_deref(), Content::None, date_now(), request_id.as_deref())
     }
 
     /// Largest body the core screens; the worker reads at most one byte more.

@@ -11,6 +11,9 @@
 //   ORIGIN_URL      Where screened API requests and all other paths are forwarded, e.g.
 //                   `https://api.openai.com` or `http://127.0.0.1:8000`. A path in it is a
 //                   prefix: `http://gw/openai` + `/v1/chat/completions` -> `/openai/v1/chat/completions`.
+//   SCORING         Optional service binding to a Parapet scoring service (`parapet serve`), or
+//   SCORING_URL     its base URL, e.g. `http://127.0.0.1:8090`: with the config's `offload`
+//                   section, long bodies' model windows are scored there.
 
 import { initSync, Parapet } from "../pkg/parapet_edge.js";
 import wasmModule from "../pkg/parapet_edge_bg.wasm";
@@ -201,20 +204,51 @@ function emit(x) {
   if (transition !== undefined) console.log(transition);
 }
 
-// Cooperative screening: a long body's guard-model windows run one per turn of the event loop,
-// so the isolate's other requests go on while a document is screened; the core then decides
-// with their logits (the same verdict as in one go). Short bodies are decided at once.
-async function modelWork(work) {
+// The scoring service's fetch, by service binding or URL; null when neither is bound.
+function scoringFetch(env, path) {
+  if (env.SCORING && typeof env.SCORING.fetch === "function") {
+    return (init) => env.SCORING.fetch(new Request(new URL(path, "https://scoring.internal"), init));
+  }
+  if (env.SCORING_URL) {
+    return (init) => fetch(new URL(path, env.SCORING_URL), init);
+  }
+  return null;
+}
+
+// A long body's guard-model windows, ready for the core to decide with (the same verdict as in
+// one go). With an `offload` section and a scoring service bound they are scored there; if it
+// fails, the fallback applies (`local`, or `fail_mode`: `{ failed: why }`). Otherwise they run
+// one per turn of the event loop, so the isolate's other requests go on while a document is
+// screened. Short bodies are decided at once: `{}`.
+async function modelWork(parapet, env, work) {
+  const score = parapet.offloadPath === undefined ? null : scoringFetch(env, parapet.offloadPath);
+  if (score && parapet.offloads(work)) {
+    let why;
+    try {
+      const resp = await score({ method: "POST", headers: JSON_HEADERS, body: work.offloadRequest(), signal: AbortSignal.timeout(parapet.offloadTimeoutMs) });
+      const answer = new Uint8Array(await resp.arrayBuffer());
+      why = resp.ok ? work.acceptOffload(answer) : `the scoring service answered ${resp.status}`;
+    } catch (e) {
+      why = `no answer from the scoring service (${e && e.name === "TimeoutError" ? "timeout" : e})`;
+    }
+    if (why === undefined) return { work };
+    const failMode = parapet.offloadFallback === "fail_mode";
+    console.warn(`parapet: offload failed: ${why}; ${failMode ? "following fail_mode" : "screening in-process"}`);
+    if (failMode) {
+      work.free();
+      return { failed: why };
+    }
+  }
   if (!work.sliced) {
     work.free();
-    return undefined;
+    return {};
   }
   while (work.step()) await new Promise((resolve) => setTimeout(resolve, 0));
-  return work;
+  return { work };
 }
 
 // The guard endpoint and its tuning endpoint (`results`): read capped, identify, ask the core.
-async function handleGuard(parapet, request, results) {
+async function handleGuard(parapet, env, request, results) {
   const read = await readCapped(request, parapet.maxBodyBytes);
   if (read.tooLarge) {
     if (read.body) read.body.cancel().catch(() => {});
@@ -230,9 +264,14 @@ async function handleGuard(parapet, request, results) {
   try {
     // Tuning answers are never logged.
     const encoding = request.headers.get("content-encoding") ?? undefined;
-    r = results
-      ? parapet.resultsAs(read.bytes, who, requestId(request), encoding)
-      : parapet.guardAs(read.bytes, who, requestId(request), encoding, await modelWork(parapet.guardWork(read.bytes, who)));
+    if (results) {
+      r = parapet.resultsAs(read.bytes, who, requestId(request), encoding);
+    } else {
+      const m = await modelWork(parapet, env, parapet.guardWork(read.bytes, who));
+      r = m.failed !== undefined
+        ? parapet.guardOffloadFailedAs(who, m.failed)
+        : parapet.guardAs(read.bytes, who, requestId(request), encoding, m.work);
+    }
   } finally {
     who.free();
   }
@@ -253,10 +292,14 @@ async function handleApi(state, env, request, url) {
     let d;
     try {
       project = who.project;
-      d = read.tooLarge
-        ? parapet.screenRequestTooLargeAs(read.size, who, url.pathname)
-        : parapet.screenRequestAs(url.pathname, read.bytes, who, requestId(request), request.headers.get("content-encoding") ?? undefined,
-            await modelWork(parapet.requestWork(url.pathname, read.bytes, who)));
+      if (read.tooLarge) {
+        d = parapet.screenRequestTooLargeAs(read.size, who, url.pathname);
+      } else {
+        const m = await modelWork(parapet, env, parapet.requestWork(url.pathname, read.bytes, who));
+        d = m.failed !== undefined
+          ? parapet.screenRequestOffloadFailedAs(url.pathname, who, m.failed, requestId(request))
+          : parapet.screenRequestAs(url.pathname, read.bytes, who, requestId(request), request.headers.get("content-encoding") ?? undefined, m.work);
+      }
     } finally {
       who.free();
     }
@@ -465,7 +508,7 @@ export default {
       return errorResponse(405, "method_not_allowed", `${path} accepts POST only`, { allow: "POST" });
     }
     try {
-      return isApi ? await handleApi(state, env, request, url) : await handleGuard(parapet, request, isResults);
+      return isApi ? await handleApi(state, env, request, url) : await handleGuard(parapet, env, request, isResults);
     } catch (e) {
       // A client stream that broke while being read, or a trap in the guard endpoint.
       console.error(`parapet: ${path} failed: ${e && e.stack ? e.stack : e}`);

@@ -140,6 +140,11 @@ impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
         match Guard::new(&bytes) {
+            Ok(guard) if guard.config().offload.as_ref().is_some_and(|o| o.cluster.is_none()) => {
+                // Rejected like any bad config: the old one keeps serving.
+                proxy_wasm::hostcalls::log(LogLevel::Error, "invalid config field `offload.cluster`: Envoy needs the cluster of the scoring service").ok();
+                false
+            }
             Ok(guard) => {
                 for (policy, missing) in guard.config().unavailable_detectors() {
                     proxy_wasm::hostcalls::log(
@@ -480,14 +485,15 @@ impl Http {
     /// even be made (the fallback applies at once).
     fn offload(&mut self, windows: &[Vec<u32>]) -> Result<(), String> {
         let Some(o) = self.guard.config().offload.clone() else { return Err("no offload configured".into()) };
-        let authority = o.authority.as_deref().unwrap_or(&o.cluster);
+        let Some(cluster) = o.cluster.as_deref() else { return Err("offload.cluster is not set".into()) };
+        let authority = o.authority.as_deref().unwrap_or(cluster);
         let headers = vec![(":method", "POST"), (":path", o.path.as_str()), (":authority", authority), ("content-type", "application/json")];
         let body = parapet_filter::offload::request_body(windows);
         let timeout = Duration::from_millis(u64::from(o.timeout_ms));
         self.metrics.offload_call();
-        proxy_wasm::hostcalls::dispatch_http_call(&o.cluster, headers, Some(&body), vec![], timeout)
+        proxy_wasm::hostcalls::dispatch_http_call(cluster, headers, Some(&body), vec![], timeout)
             .map(|_| ())
-            .map_err(|e| format!("the call to cluster {:?} was refused ({e:?})", o.cluster))
+            .map_err(|e| format!("the call to cluster {cluster:?} was refused ({e:?})"))
     }
 
     /// The scoring service answered (or failed: no headers): decide with its logits, or apply

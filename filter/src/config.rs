@@ -182,8 +182,10 @@ pub enum OffloadFallback {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OffloadSpec {
-    /// Envoy: the cluster of the scoring service.
-    pub cluster: String,
+    /// Envoy: the cluster of the scoring service (required there; the worker uses its
+    /// `SCORING` service binding or `SCORING_URL` instead).
+    #[serde(default)]
+    pub cluster: Option<String>,
     /// The `:authority` of the call (default: the cluster name).
     #[serde(default)]
     pub authority: Option<String>,
@@ -932,7 +934,7 @@ impl Config {
             errs.push(err("logging.timeout_ms", "must be between 1 and 60000"));
         }
         if let Some(o) = &spec.offload {
-            if o.cluster.trim().is_empty() {
+            if o.cluster.as_deref().is_some_and(|c| c.trim().is_empty()) {
                 errs.push(err("offload.cluster", "must name the Envoy cluster of the scoring service"));
             }
             if !o.path.starts_with('/') {

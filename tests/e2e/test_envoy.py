@@ -41,6 +41,10 @@ def test_bad_plugin_config_is_rejected_at_start(tmp_path, upstream):
     with pytest.raises(RuntimeError) as e:
         Envoy(tmp_path, {"mode": "block", "policies": {"p": {"sensitivity": "L9", "detectors": {"pii/email": {}}}}}, upstream.port)
     assert "policies.p.sensitivity" in str(e.value)
+    # Valid for the core (the worker reaches its scoring service by binding), not for Envoy.
+    with pytest.raises(RuntimeError) as e:
+        Envoy(tmp_path, {"offload": {"timeout_ms": 500}}, upstream.port)
+    assert "`offload.cluster`: Envoy needs the cluster of the scoring service" in str(e.value)
 
 
 def test_guard_endpoint_benign_pii_secret(block_envoy):

@@ -186,3 +186,42 @@ def test_the_kubernetes_manifests_validate_and_fit_together():
     # `--addr` and `--score-threads` are flags `parapet serve` accepts.
     out = subprocess.run([str(PARAPET_BIN), "serve", "--help"], capture_output=True, text=True, check=False).stdout
     assert "--score-threads" in out and "--addr" in out and "/v1/parapet/score" in out
+
+
+def test_the_worker_offloads_with_the_same_verdict_and_falls_back(tmp_path, scoring, upstream):
+    """workerd with `SCORING_URL`: the same bytes as screening in-process; a dead service under
+    `fallback: local` is screened in-process, under `fail_mode` (closed) refused."""
+    from test_workerd import ARTIFACTS, Workerd
+
+    for a in ARTIFACTS:
+        if not a.exists():
+            pytest.fail(f"{a} is missing: run scripts/build.sh and npm ci in edge-worker")
+    config = {**BASE, "offload": {"timeout_ms": 1500, "fallback": "fail_mode"}}
+    started = []
+    try:
+        def worker(cfg, scoring_url):
+            w = Workerd(cfg, f"http://127.0.0.1:{upstream.port}", tmp_path, scoring_url=scoring_url)
+            started.append(w)
+            return w.port
+
+        off = worker(config, f"http://127.0.0.1:{scoring}")
+        local = worker(BASE, None)
+        a, b = guard(off, "w-1"), guard(local, "w-1")
+        assert (a.status, a.body) == (b.status, b.body) and a.json()["flagged"] is True
+        raw = json.dumps(CLEAN).encode()
+        r = request(off, "POST", "/v1/chat/completions", raw)
+        assert r.status == 200 and upstream.received[-1]["body"] == raw
+        dead = f"http://127.0.0.1:{free_port()}"
+        closed = worker(config, dead)
+        r = request(closed, "POST", "/v1/chat/completions", CLEAN)
+        assert r.status == 503 and r.json()["error"]["code"] == "offload_failed", r.body
+        g = guard(closed, "w-2")
+        assert g.status == 503 and g.json()["error"]["code"] == "offload_failed"
+        fallback = worker({**config, "offload": {"fallback": "local"}}, dead)
+        c = guard(fallback, "w-1")
+        assert (c.status, c.body) == (b.status, b.body)
+        time.sleep(0.3)
+        assert "offload failed" in started[-1].output() and "screening in-process" in started[-1].output()
+    finally:
+        for w in started:
+            w.stop()

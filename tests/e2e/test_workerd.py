@@ -127,12 +127,14 @@ class Origin:
 
 
 class Workerd:
-    def __init__(self, config, origin_url, tmpdir):
+    def __init__(self, config, origin_url, tmpdir, scoring_url=None):
         self.log_path = pathlib.Path(tmpdir) / f"workerd-{id(self)}.log"
-        env = {k: v for k, v in os.environ.items() if k not in ("PARAPET_CONFIG", "ORIGIN_URL")}
+        env = {k: v for k, v in os.environ.items() if k not in ("PARAPET_CONFIG", "ORIGIN_URL", "SCORING_URL")}
         env["PARAPET_CONFIG"] = config if isinstance(config, str) else json.dumps(config)
         if origin_url:
             env["ORIGIN_URL"] = origin_url
+        if scoring_url:
+            env["SCORING_URL"] = scoring_url
         rfd, wfd = os.pipe()
         self.log = open(self.log_path, "wb")
         try:
