@@ -6,7 +6,8 @@
 //! runs its windows here, one slice (at least one window, at most [`SLICE`] of work) per tick,
 //! the body with the fewest windows left first, and the worker's event loop serves other
 //! streams between ticks. Each callback of another stream pushes the next slice [`GAP`] away,
-//! so a short request's turns through the event loop are not each followed by a window. When a body's windows are all done it is handed back with their logits to be decided
+//! so a short request's turns through the event loop are not each followed by a window, but
+//! never past [`MAX_DEFER`] since the last slice: steady traffic cannot starve a document. When a body's windows are all done it is handed back with their logits to be decided
 //! ([`parapet_filter::model::Precomputed`]): the screening takes the same logits it would have
 //! computed, so the verdict is byte-identical to an unsliced one.
 //!
@@ -32,6 +33,10 @@ pub const TICK: Duration = Duration::from_millis(1);
 /// (its body, the upstream's connection and answer, the answer to the client), so a slice
 /// between each would multiply its latency.
 pub const GAP: Duration = Duration::from_millis(10);
+/// How long other streams' callbacks may keep pushing the next slice away since the last one
+/// ran: under steady traffic on the worker a paused body still gets a window at least this
+/// often (plus one gap), instead of waiting for a quiet moment that may never come.
+pub const MAX_DEFER: Duration = Duration::from_millis(50);
 
 struct Job {
     http: Rc<RefCell<Http>>,
@@ -53,6 +58,8 @@ pub struct Done {
 #[derive(Default)]
 pub struct Slicer {
     jobs: BTreeMap<u32, Job>,
+    /// When the last slice ran (or the first body was paused): bounds the deferrals.
+    last_slice: Option<std::time::SystemTime>,
     /// Paused bodies in arrival order; the one with the fewest windows left goes first (ties: the
     /// earliest), so a body of a few windows is not kept waiting behind long documents.
     turn: VecDeque<u32>,
@@ -61,6 +68,9 @@ pub struct Slicer {
 impl Slicer {
     pub fn add(&mut self, context_id: u32, http: Rc<RefCell<Http>>, windows: Vec<Vec<u32>>) {
         let job = Job { http, windows, next: 0, precomputed: Precomputed::default(), took: Some(Duration::ZERO) };
+        if self.jobs.is_empty() {
+            self.last_slice = metrics::now();
+        }
         if self.jobs.insert(context_id, job).is_none() {
             self.turn.push_back(context_id);
         }
@@ -76,9 +86,14 @@ impl Slicer {
         self.jobs.is_empty()
     }
 
-    /// Another stream has work on this worker: the next slice waits [`GAP`] from now.
+    /// Another stream has work on this worker: the next slice waits [`GAP`] from now, unless
+    /// the last one ran [`MAX_DEFER`] ago or more (then the timer is left to fire).
     pub fn make_way(&self) {
-        if !self.is_idle() {
+        if self.is_idle() {
+            return;
+        }
+        let recent = metrics::since(self.last_slice).is_some_and(|t| t < MAX_DEFER);
+        if recent {
             proxy_wasm::hostcalls::set_tick_period(GAP).ok();
         }
     }
@@ -91,6 +106,7 @@ impl Slicer {
         let id = self.turn.remove(at)?;
         let job = self.jobs.get_mut(&id)?;
         let start = metrics::now();
+        self.last_slice = start;
         match parapet_filter::model::shared() {
             Ok(model) => {
                 while let Some(window) = job.windows.get(job.next) {

@@ -108,3 +108,30 @@ def test_a_client_gone_mid_screening_leaves_the_worker_serving(start_envoy, upst
     time.sleep(1.5)
     assert "panic" not in e.logs() and "critical" not in e.logs().lower()
     assert len(upstream.received) == 1, "an abandoned document is never forwarded"
+
+
+def test_steady_traffic_does_not_starve_a_document(start_envoy, upstream):
+    """Every other stream's callback defers the next slice, but only for a while: with requests
+    arriving faster than the deferral, the document still finishes, and the traffic is served."""
+    e = start_envoy(CONFIG, upstream.port)
+    stop = threading.Event()
+    served = []
+
+    def traffic():
+        while not stop.is_set():
+            served.append(request(e.port, "GET", "/status").status)  # not screened: passes to the upstream
+
+    workers = [threading.Thread(target=traffic) for _ in range(3)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(0.2)
+        out = {}
+        timed(e.port, "/v1/chat/completions", chat(DOC + INJECTION), out, "doc")
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    r, _, _ = out["doc"]
+    assert r.status == 403 and r.json()["error"]["detector_types"] == ["prompt_attack"]
+    assert len(served) > 50 and set(served) == {200}, (len(served), set(served))
