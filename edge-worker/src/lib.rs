@@ -98,13 +98,7 @@ impl ModelWork {
     /// `true` when the body has more windows than a short prompt: worth running a step at a time.
     #[wasm_bindgen(getter)]
     pub fn sliced(&self) -> bool {
-        self.windows.len() > parapet_filter::model::SLICE_WINDOWS
-    }
-
-    /// Windows not yet run.
-    #[wasm_bindgen(getter)]
-    pub fn remaining(&self) -> usize {
-        self.windows.len() - self.next
+        parapet_filter::model::worth_slicing(self.windows.len())
     }
 
     /// The scoring service request for all the windows (config `offload`).
@@ -212,11 +206,11 @@ impl ResponseScreen {
         self.screen.is_stream()
     }
 
-    /// `true` when the body is held until its end (a JSON body in block mode): the worker can
-    /// then still choose the status.
+    /// `true` when the core holds the body whole until its end (a JSON body in block mode or
+    /// under a tool ban): the worker can then still choose the status.
     #[wasm_bindgen(getter, js_name = holdsBody)]
     pub fn holds_body(&self) -> bool {
-        !self.screen.is_stream() && self.guard.config().mode == Mode::Block
+        self.screen.holds_body()
     }
 
     /// Forbids calls to these tools (a decision's `forbiddenTools`): call before reading the
@@ -477,10 +471,6 @@ fn js_len(len: f64) -> usize {
 }
 
 /// The worker asked for a 413 for a body within the limit: a worker bug, answered as one.
-fn offload_failed(why: &str) -> ApiError {
-    ApiError::new(503, "offload_failed", format!("the scoring service failed: {why}"))
-}
-
 fn not_too_large(len: f64) -> ApiError {
     ApiError::new(500, "internal", format!("worker reported a body of {len} bytes as over the limit"))
 }
@@ -755,7 +745,7 @@ impl Parapet {
     /// `offload.min_windows` windows)?
     #[wasm_bindgen(js_name = offloads)]
     pub fn offloads(&self, work: &ModelWork) -> bool {
-        self.guard.config().offload.as_ref().is_some_and(|o| work.windows.len() >= o.min_windows)
+        self.guard.offloads(work.windows.len())
     }
 
     /// The guard endpoint's answer when the scoring service failed under `fallback: fail_mode`.
@@ -763,7 +753,7 @@ impl Parapet {
     pub fn guard_offload_failed_as(&self, who: &Who, why: &str) -> Reply {
         match &who.error {
             Some(e) => HttpReply::error(e).into(),
-            None => HttpReply::error(&offload_failed(why)).into(),
+            None => HttpReply::error(&parapet_filter::offload::failed(why)).into(),
         }
     }
 
@@ -774,7 +764,7 @@ impl Parapet {
         if let Some(e) = &who.error {
             return self.guard.decide_unscreenable(e).into();
         }
-        let d = self.guard.decide_unscreenable_for(who.project.as_deref(), &offload_failed(why));
+        let d = self.guard.decide_unscreenable_for(who.project.as_deref(), &parapet_filter::offload::failed(why));
         self.decide_logged(d, self.guard.api_format(path), who.project.as_deref(), Content::None, date_now(), request_id.as_deref())
     }
 

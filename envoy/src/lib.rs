@@ -528,7 +528,7 @@ impl Http {
             return Offloaded::Slice(windows);
         }
         self.sliced = None;
-        let e = parapet_filter::ApiError::new(503, "offload_failed", format!("the scoring service failed: {why}"));
+        let e = parapet_filter::offload::failed(why);
         Offloaded::Decided(match self.route {
             Route::Guard => {
                 self.metrics.guard_request();
@@ -818,8 +818,7 @@ impl HttpContext for Http {
         }
         let body = self.get_http_request_body(0, body_size).unwrap_or_default();
         let windows = self.model_windows(&body);
-        let offload_from = self.guard.config().offload.as_ref().map_or(usize::MAX, |o| o.min_windows);
-        if windows.len() >= offload_from {
+        if self.guard.offloads(windows.len()) {
             // Envoy keeps the body buffered while the scoring service runs its windows.
             self.sliced = Some(SlicedBody { body, windows: None });
             return match self.offload(&windows) {
@@ -836,7 +835,7 @@ impl HttpContext for Http {
                 },
             };
         }
-        if windows.len() > slicer::SLICE_WINDOWS {
+        if parapet_filter::model::worth_slicing(windows.len()) {
             // Envoy keeps the body buffered while the slicer runs its windows.
             self.sliced = Some(SlicedBody { body, windows: Some(windows) });
             return Action::Pause;

@@ -2,16 +2,18 @@
 //!
 //! Envoy runs every stream of a worker on one thread, so a 30k-character document screened in
 //! one go holds every other stream on that worker for its whole model time (about a second).
-//! A body with more than [`SLICE_WINDOWS`] windows is therefore paused; the root context's tick
-//! runs its windows here, one slice (at least one window, at most [`SLICE`] of work) per tick,
-//! the body with the fewest windows left first, and the worker's event loop serves other
-//! streams between ticks. Each callback of another stream pushes the next slice [`GAP`] away,
-//! so a short request's turns through the event loop are not each followed by a window, but
-//! never past [`MAX_DEFER`] since the last slice: steady traffic cannot starve a document. When a body's windows are all done it is handed back with their logits to be decided
-//! ([`parapet_filter::model::Precomputed`]): the screening takes the same logits it would have
-//! computed, so the verdict is byte-identical to an unsliced one.
+//! A body worth slicing (`parapet_filter::model::worth_slicing`) is therefore paused; the root
+//! context's tick runs its windows here, one slice (at least one window, at most [`SLICE`] of
+//! work) per tick, the body with the fewest windows left first, and the worker's event loop
+//! serves other streams between ticks. Each callback of another stream pushes the next slice
+//! [`GAP`] away, so a short request's turns through the event loop are not each followed by a
+//! window, but never past [`MAX_DEFER`] since the last slice: steady traffic cannot starve a
+//! document. When a body's windows are all done it is handed back with their logits to be
+//! decided ([`parapet_filter::model::Precomputed`]): the screening takes the same logits it
+//! would have computed, so the verdict is byte-identical to an unsliced one.
 //!
-//! The clock only bounds how much work one tick does; it never reaches a verdict.
+//! The clock only decides when work is done (a slice's length, the deferrals); it never
+//! reaches a verdict.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -22,8 +24,6 @@ use parapet_filter::model::Precomputed;
 
 use crate::{metrics, Http};
 
-/// A body with more windows than this is sliced; up to this many are decided at once.
-pub use parapet_filter::model::SLICE_WINDOWS;
 /// Work one tick does before it gives the worker back (a 256-token window takes longer alone).
 pub const SLICE: Duration = Duration::from_millis(5);
 /// The tick period while bodies wait and nothing else happens on the worker.

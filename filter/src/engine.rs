@@ -310,6 +310,13 @@ pub(crate) fn request_uuid(ctx: &RequestCtx, body: &[u8]) -> String {
     }
 }
 
+/// The gate cut-off of a policy's fast first stage (`first_stage`: its pass share in percent).
+fn stage_cutoff(model: &crate::model::Model, first_stage: Option<u8>) -> Result<Option<i64>, ApiError> {
+    first_stage
+        .map(|p| model.gate.cutoff(p).ok_or_else(|| ApiError::new(500, "model_failed", format!("no first-stage cut-off for {p}%"))))
+        .transpose()
+}
+
 /// The texts the guard model scores: the latest interaction (the last user message and
 /// everything after it), non-context messages only, normalised.
 fn model_texts<'a>(messages: &[Message], normed: &'a [Option<NormText>]) -> Vec<(usize, &'a str)> {
@@ -489,13 +496,7 @@ impl Guard {
         if !policy.uses_model() {
             return Vec::new();
         }
-        let cutoff = match policy.first_stage {
-            Some(p) => match model.gate.cutoff(p) {
-                Some(c) => Some(c),
-                None => return Vec::new(),
-            },
-            None => None,
-        };
+        let Ok(cutoff) = stage_cutoff(&model, policy.first_stage) else { return Vec::new() };
         let normed: Vec<Option<NormText>> =
             messages.iter().map(|m| (!m.role.is_context() && !m.content.is_empty()).then(|| NormText::new(&m.content))).collect();
         let texts = model_texts(messages, &normed);
@@ -503,6 +504,11 @@ impl Guard {
             return Vec::new();
         }
         texts.into_iter().flat_map(|(_, t)| model.windows_of(t, cutoff)).collect()
+    }
+
+    /// Does a body of `windows` model windows go to the scoring service (config `offload`)?
+    pub fn offloads(&self, windows: usize) -> bool {
+        self.config.offload.as_ref().is_some_and(|o| windows >= o.min_windows)
     }
 
     /// [`Guard::model_windows`] of a proxied API request body (none if it does not parse).
@@ -520,10 +526,7 @@ impl Guard {
     /// `first_stage`: the policy's pass share in percent, if its fast first stage is on.
     fn model_scores(&self, messages: &[Message], normed: &[Option<NormText>], first_stage: Option<u8>) -> Result<Vec<(usize, Scores)>, ApiError> {
         let model = crate::model::shared().map_err(|e| ApiError::new(500, "model_unavailable", e))?;
-        let cutoff = match first_stage {
-            Some(p) => Some(model.gate.cutoff(p).ok_or_else(|| ApiError::new(500, "model_failed", format!("no first-stage cut-off for {p}%")))?),
-            None => None,
-        };
+        let cutoff = stage_cutoff(&model, first_stage)?;
         let texts = model_texts(messages, normed);
         let chars: usize = texts.iter().map(|(_, t)| t.chars().count()).sum();
         if chars > self.config.max_model_chars {

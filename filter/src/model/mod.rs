@@ -149,7 +149,8 @@ pub fn model_id() -> &'static str {
 
 /// Token ids the tokenizer can produce (the vocabulary's size).
 pub fn vocab_len() -> usize {
-    VOCAB.lines().count()
+    static LEN: OnceLock<usize> = OnceLock::new();
+    *LEN.get_or_init(|| VOCAB.lines().count())
 }
 
 /// The process-wide model, loaded on first use (about 0.1 s) and shared by every config.
@@ -235,6 +236,11 @@ impl Model {
 /// time between other work, [`Precomputed`]); up to this many (a chat prompt of up to about
 /// 2,000 characters) cost less than the hosts' rounds of slices and are screened at once.
 pub const SLICE_WINDOWS: usize = 2;
+
+/// Is a body of `windows` model windows screened cooperatively ([`SLICE_WINDOWS`])?
+pub fn worth_slicing(windows: usize) -> bool {
+    windows > SLICE_WINDOWS
+}
 
 /// Window logits computed before a screening: by a host that runs the windows a slice at a
 /// time between other work, or by a scoring service. A screening run inside
