@@ -5,49 +5,112 @@
 //! - `guard.nnef.tar`: the decluttered graph plus its small tensors;
 //! - `guard.q8`: every large weight as int8 with per-channel scales (see `src/model/q8.rs`),
 //!   dequantised at load, which is bit-exact with the ONNX file's DequantizeLinear;
-//! - `vocab.txt`: the WordPiece vocabulary, one token per line, line number = id.
+//! - `vocab.txt`: the WordPiece vocabulary, one token per line, line number = id;
+//! - `source.stamp`: a digest of the inputs the three were made from.
 //!
 //! The converted model is then run against the ONNX original on fixed inputs and the build fails
 //! if any logit differs by more than 1e-4: tract 0.23.9's NNEF writer silently merged two nodes
 //! whose names collide, so a conversion is never trusted unchecked.
+//!
+//! Without the `convert-model` feature (`scripts/start.sh`'s host build) the importer is not
+//! compiled at all: the files are copied from an earlier conversion of the same inputs, the
+//! directory `PARAPET_CONVERTED_MODEL` names (the Envoy module's build of this crate), and the
+//! build fails if that directory's stamp is not the digest of today's inputs.
 
-use std::collections::HashMap;
 use std::error::Error;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::{EvalContext, TypedModelPatch};
-
-#[path = "src/model/q8.rs"]
-#[allow(dead_code)]
-mod q8;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
-/// Tensors at least this large go to the int8 blob; the rest stay f32 in the tar.
-const BIG: usize = 16384;
+const OUTPUTS: [&str; 3] = ["guard.nnef.tar", "guard.q8", "vocab.txt"];
 
 fn main() -> Res<()> {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let models = manifest.join("../models");
     let onnx_path = models.join("parapet-guard-v1.int8.onnx");
     let tok_path = models.join("tokenizer.json");
+    let q8_path = manifest.join("src/model/q8.rs");
     println!("cargo:rerun-if-changed={}", onnx_path.display());
     println!("cargo:rerun-if-changed={}", tok_path.display());
     println!("cargo:rerun-if-changed=src/model/q8.rs");
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=PARAPET_CONVERTED_MODEL");
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    let stamp = stamp(&[&onnx_path, &tok_path, &q8_path, &manifest.join("build.rs")])?;
+    #[cfg(feature = "convert-model")]
+    convert::convert(&onnx_path, &tok_path, &out)?;
+    #[cfg(not(feature = "convert-model"))]
+    copy_converted(&stamp, &out)?;
+    std::fs::write(out.join("source.stamp"), &stamp)?;
+    Ok(())
+}
 
-    let onnx = tract_onnx::onnx().model_for_path(&onnx_path)?.into_typed()?.into_decluttered()?;
+/// A digest of the conversion's inputs (64-bit FNV-1a of each file, in order): it only has to
+/// tell a stale conversion from a current one.
+fn stamp(inputs: &[&Path]) -> Res<String> {
+    let mut s = String::new();
+    for p in inputs {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in std::fs::read(p)? {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        s.push_str(&format!("{h:016x}\n"));
+    }
+    Ok(s)
+}
+
+#[cfg(not(feature = "convert-model"))]
+fn copy_converted(stamp: &str, out: &Path) -> Res<()> {
+    let from = std::env::var("PARAPET_CONVERTED_MODEL").map_err(|_| {
+        "parapet-filter without the `convert-model` feature needs PARAPET_CONVERTED_MODEL: the OUT_DIR of a \
+         build of this crate with the feature (scripts/start.sh passes the Envoy module's)"
+    })?;
+    let from = PathBuf::from(from);
+    println!("cargo:rerun-if-changed={}", from.join("source.stamp").display());
+    let theirs = std::fs::read_to_string(from.join("source.stamp"))
+        .map_err(|e| format!("{}: {e}", from.join("source.stamp").display()))?;
+    if theirs != stamp {
+        return Err(format!("{} was converted from other inputs than today's models/ and build.rs", from.display()).into());
+    }
+    for f in OUTPUTS {
+        std::fs::copy(from.join(f), out.join(f)).map_err(|e| format!("{}: {e}", from.join(f).display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "convert-model")]
+#[path = "src/model/q8.rs"]
+#[allow(dead_code)]
+mod q8;
+
+#[cfg(feature = "convert-model")]
+mod convert {
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::{EvalContext, TypedModelPatch};
+
+use super::Res;
+
+use super::q8;
+
+/// Tensors at least this large go to the int8 blob; the rest stay f32 in the tar.
+const BIG: usize = 16384;
+
+pub fn convert(onnx_path: &Path, tok_path: &Path, out: &Path) -> Res<()> {
+    let onnx = tract_onnx::onnx().model_for_path(onnx_path)?.into_typed()?.into_decluttered()?;
     let graph = prepare(onnx.clone())?;
     let nnef = tract_nnef::nnef();
     let mut full = Vec::new();
     nnef.write_to_tar_with_config(&graph, &mut full, false, true)?;
     let (small, blob) = split(&full)?;
-    std::fs::write(out.join("guard.nnef.tar"), &small)?;
-    std::fs::write(out.join("guard.q8"), &blob)?;
+    std::fs::write(out.join(super::OUTPUTS[0]), &small)?;
+    std::fs::write(out.join(super::OUTPUTS[1]), &blob)?;
     check(&onnx, &small, &blob)?;
-    std::fs::write(out.join("vocab.txt"), vocab(&tok_path)?)?;
+    std::fs::write(out.join(super::OUTPUTS[2]), vocab(tok_path)?)?;
     Ok(())
 }
 
@@ -186,4 +249,5 @@ fn vocab(path: &Path) -> Res<String> {
         out.push('\n');
     }
     Ok(out)
+}
 }

@@ -18,8 +18,15 @@ mkdir -p "$CARGO_TARGET_DIR"
 ( nice -n 19 cargo build --profile host -p object_store -p reqwest -p hyper-util -p tokio -p zstd \
     >"$CARGO_TARGET_DIR/.start-prebuild.log" 2>&1 || true ) &
 prebuild=$!
-cargo build --release --target wasm32-unknown-unknown -p parapet-envoy
+# JSON messages on stdout (the usual progress stays on stderr): they name the OUT_DIR where the
+# detector core's build script converted the guard model.
+cargo build --release --target wasm32-unknown-unknown -p parapet-envoy --message-format=json-render-diagnostics \
+  >"$CARGO_TARGET_DIR/.start-module.json"
+converted=$(grep '"reason":"build-script-executed"' "$CARGO_TARGET_DIR/.start-module.json" |
+  grep '#parapet-filter@' | sed -E 's/.*"out_dir":"([^"]*)".*/\1/' | tail -n 1)
 wait "$prebuild"
 step "parapet host (profile host)"
-cargo build --profile host -p parapet-host
+# The host's detector core copies that conversion (checked against its inputs' digest) instead
+# of compiling tract's ONNX importer a second time (filter/build.rs).
+PARAPET_CONVERTED_MODEL="$converted" cargo build --profile host -p parapet-host --no-default-features
 exec "$CARGO_TARGET_DIR/host/parapet" serve --addr 127.0.0.1:8080 "$@"
