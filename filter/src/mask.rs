@@ -8,7 +8,7 @@
 //! Tokens, per detector type:
 //! `pii/email` `<EMAIL>`, `pii/phone_number` `<PHONE_NUMBER>`, `pii/credit_card` `<CREDIT_CARD>`,
 //! `pii/iban_code` `<IBAN_CODE>`, `pii/us_social_security_number` `<US_SOCIAL_SECURITY_NUMBER>`,
-//! `pii/ip_address` `<IP_ADDRESS>`, `pii/address` `<ADDRESS>`, `pii/secret` `<SECRET>`,
+//! `pii/ip_address` `<IP_ADDRESS>`, `pii/address` `<ADDRESS>`, `pii/name` `<NAME>`, `pii/secret` `<SECRET>`,
 //! `pii/custom` the pattern's name in upper case (`employee_id` -> `<EMPLOYEE_ID>`).
 
 use std::collections::BTreeMap;

@@ -35,6 +35,7 @@ const DETECTORS: &[(&str, &[&str], bool)] = &[
     ("pii_us_ssn", &["pii/us_social_security_number"], false),
     ("pii_ip_address", &["pii/ip_address"], false),
     ("pii_address", &["pii/address"], false),
+    ("pii_name", &["pii/name"], false),
     ("pii_secret", &["pii/secret"], false),
     ("pii_custom", &["pii/custom"], false),
     ("unknown_links", &["unknown_links"], false),

@@ -37,6 +37,16 @@ TEXTS = {
            "localhost 127.0.0.1, version 1.2.3.4.5"],
     "address": ["Ship to 1600 Pennsylvania Ave NW, Washington, DC 20500", "I live at 221 Baker Street, Apt 2B",
                 "PO Box 1234, Springfield, IL 62704"],
+    "name": [
+        "My name is David Haber, please email me at support@lakera.ai",
+        "Hi Anna,\n\nthe report is attached.\n\nBest regards,\nMarkus Weber\nHead of Finance",
+        "From: Laura Bianchi <laura@example.com>\nTo: Tom Fischer\nSubject: Q3 budget",
+        "Attendees: Priya Natarajan, Jonas Berg, Chloé Martin (notes)",
+        "Sehr geehrte Frau Schneider, vielen Dank für Ihre Nachricht.",
+        "Добрый день, Екатерина! Это Иван Петров из отдела продаж.",
+        "ok thanks maria, ping jean-pierre dupont about it",
+        "Enter your name in the Name field; Kubernetes runs in Frankfurt on Monday.",
+    ],
     "secret": [
         "deploy with AKIAQ3EGUIXNP4SR7WDK please",
         "token ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",

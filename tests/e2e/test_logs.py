@@ -23,6 +23,7 @@ RAW = [
     ("pii/email", "jane.roe@example.com", "<EMAIL>"),
     ("pii/iban_code", "DE89 3704 0044 0532 0130 00", "<IBAN_CODE>"),
     ("pii/ip_address", "203.0.113.77", "<IP_ADDRESS>"),
+    ("pii/name", "Margarethe Lindqvist", "<NAME>"),
     ("pii/phone_number", "+1 415-555-0134", "<PHONE_NUMBER>"),
     ("pii/secret", "AKIAQ3EGUIXNP4SR7WDK", "<SECRET>"),
     ("pii/us_social_security_number", "536-22-4187", "<US_SOCIAL_SECURITY_NUMBER>"),
@@ -210,6 +211,28 @@ def test_parapet_screen_log_file(tmp_path):
     r = subprocess.run([str(PARAPET_BIN), "screen", "--config", str(cfg), "--log", str(log)],
                        input=lines[2] + "\n", capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and len(log.read_text().splitlines()) == 4
+
+
+def test_siem_export_of_a_screening_log_carries_the_tokens(tmp_path):
+    """What reaches the SIEM is what the runtime logged: `parapet logs export` of a real
+    screening log holds every type token (`<NAME>` included) and no raw value."""
+    require(PARAPET_BIN)
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(CONFIG))
+    log = tmp_path / "screen.log"
+    r = subprocess.run([str(PARAPET_BIN), "screen", "--config", str(cfg), "--log", str(log)],
+                       input=json.dumps(GUARD_BODY) + "\n", capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "siem"
+    r = subprocess.run([str(PARAPET_BIN), "logs", "export", str(log), "--out", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    [exported] = [p for p in out.rglob("*.jsonl")]
+    text = exported.read_text()
+    assert_no_raw(text, "the SIEM export")
+    [rec] = [json.loads(x) for x in text.splitlines()]
+    assert_masked_record(rec)
+    assert "<NAME>" in rec["messages"][1]["content"]
 
 
 def test_parapet_serve_log_file_and_results(tmp_path):

@@ -16,7 +16,8 @@ EXAMPLES = ROOT / "envoy" / "examples"
 KEY_SUPPORT = "foobar"  # sha256 c3ab8ff1... in envoy/examples/routes.yaml -> support-bot (public-facing)
 KEY_HR = "sk-hr-key"  # -> hr-assistant (internal-facing: does not screen e-mail addresses)
 
-PII_TEXT = "Mail jane.doe@example.com or call +1 415 555 0132, badge EMP-123456."
+PII_TEXT = "My name is David Haber. Mail jane.doe@example.com or call +1 415 555 0132, badge EMP-123456."
+MASKED_TEXT = "My name is <NAME>. Mail <EMAIL> or call <PHONE_NUMBER>, badge <EMPLOYEE_ID>."
 
 
 def chat(text, **extra):
@@ -55,10 +56,10 @@ def test_envoy_mask_rewrites_what_the_upstream_receives(start_envoy, upstream):
     envoy = start_envoy(None, upstream.port, shipped="examples/mask.yaml")
     r = request(envoy.port, "POST", "/v1/chat/completions", chat(PII_TEXT))
     assert r.status == 200, r.body
-    assert r.headers["x-parapet-masked"] == "pii/custom,pii/email,pii/phone_number"
+    assert r.headers["x-parapet-masked"] == "pii/custom,pii/email,pii/name,pii/phone_number"
     assert r.headers["x-parapet-flagged"] == "true"
     [got] = upstream.received
-    assert_forwarded_intact(got, "Mail <EMAIL> or call <PHONE_NUMBER>, badge <EMPLOYEE_ID>.")
+    assert_forwarded_intact(got, MASKED_TEXT)
     # A chunked request (no content-length from the client) is masked too, and framed right.
     r = request(envoy.port, "POST", "/v1/chat/completions", chat("key AKIAQ3EGUIXNP4SR7WDK"), chunked=True)
     assert r.status == 200, r.body
@@ -155,7 +156,7 @@ WORKER_CONFIG = {
     "route_prefixes": {"/tenant-a/": "tenant-a"},
     "api_keys": [{"key": KEY_HR, "project": "hr"}, {"key": KEY_SUPPORT, "project": "support"}],
     "policies": {"pii-mask": {"sensitivity": "L2", "mode": "mask",
-                              "detectors": {"pii/email": {}, "pii/phone_number": {}, "pii/custom": {}},
+                              "detectors": {"pii/email": {}, "pii/name": {}, "pii/phone_number": {}, "pii/custom": {}},
                               "custom_patterns": [{"name": "employee_id", "pattern": "\\bEMP-\\d{6}\\b"}]},
                  "watch": {"sensitivity": "L2", "mode": "monitor", "detectors": {"pii/email": {}, "pii/secret": {}}}},
 }
@@ -176,9 +177,9 @@ def test_worker_mask_rewrites_what_the_origin_receives(wd_policy):
     n = origin.count()
     r = call(w.port, "POST", "/v1/chat/completions", chat(PII_TEXT), headers={"x-parapet-project": "masked"})
     assert r.status == 200, r.body
-    assert r.headers["x-parapet-masked"] == "pii/custom,pii/email,pii/phone_number"
+    assert r.headers["x-parapet-masked"] == "pii/custom,pii/email,pii/name,pii/phone_number"
     [got] = origin.since(n)
-    assert_forwarded_intact(got, "Mail <EMAIL> or call <PHONE_NUMBER>, badge <EMPLOYEE_ID>.")
+    assert_forwarded_intact(got, MASKED_TEXT)
 
 
 def test_worker_monitor_passes_and_reports_would_block(wd_policy):

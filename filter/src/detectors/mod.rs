@@ -21,6 +21,7 @@ pub mod email;
 pub mod iban;
 pub mod ip;
 pub mod links;
+pub mod name;
 pub mod phone;
 pub mod profanity;
 pub mod secrets;
@@ -70,6 +71,7 @@ pub const RULE_DETECTORS: &[&str] = &[
     "pii/email",
     "pii/iban_code",
     "pii/ip_address",
+    "pii/name",
     "pii/phone_number",
     "pii/secret",
     "pii/us_social_security_number",
@@ -126,6 +128,7 @@ pub fn build(name: &str, policy: &PolicySpec, shared: &mut Shared) -> Result<Bui
         "pii/us_social_security_number" => shared.get("pii/us_social_security_number", ssn::Ssn::new)?,
         "pii/ip_address" => shared.get("pii/ip_address", ip::IpAddress::new)?,
         "pii/address" => shared.get("pii/address", address::Address::new)?,
+        "pii/name" => shared.get("pii/name", name::Name::new)?,
         "pii/secret" => shared.get("pii/secret", secrets::Secrets::new)?,
         "moderated_content/profanity" => shared.get("moderated_content/profanity", profanity::Profanity::new)?,
         "pii/custom" => Arc::new(custom::Custom::new(&policy.custom_patterns)?),

@@ -8,6 +8,7 @@ const RAW: &[(&str, &str, &str)] = &[
     ("pii/email", "jane.roe@example.com", "<EMAIL>"),
     ("pii/iban_code", "DE89 3704 0044 0532 0130 00", "<IBAN_CODE>"),
     ("pii/ip_address", "203.0.113.77", "<IP_ADDRESS>"),
+    ("pii/name", "Margarethe Lindqvist", "<NAME>"),
     ("pii/phone_number", "+1 415-555-0134", "<PHONE_NUMBER>"),
     ("pii/secret", "AKIAQ3EGUIXNP4SR7WDK", "<SECRET>"),
     ("pii/us_social_security_number", "536-22-4187", "<US_SOCIAL_SECURITY_NUMBER>"),

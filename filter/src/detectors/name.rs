@@ -1,0 +1,633 @@
+//! `pii/name`: person names in running text, found by a small learned token tagger.
+//!
+//! The text is cut into word tokens ([`tokens`]); each token gets about thirty hashed features
+//! ([`features`]: the word, its shape, prefix and suffix, its neighbours two either side and
+//! the separators between them, whether it starts a sentence or line, the run of capitalised
+//! words it sits in, and three lexicons: first names, last names and common lower-case words);
+//! a logistic model over those features (integer weights, so every runtime adds up the same
+//! numbers) scores each token. Tokens scoring at least the `L4` threshold form names: neighbours
+//! joined by a space, a hyphen or an initial's full stop are one name. A name's level is the
+//! most certain level its best token reaches.
+//!
+//! The weights, lexicons and thresholds are one file, `models/name-tagger.bin`, made by the
+//! training pipeline in `models/names/` (generated multilingual text; see its card). Latin,
+//! Cyrillic and Greek scripts are covered; scripts written without spaces between words
+//! (Chinese, Japanese, Thai) are not segmented, so names in them are not found.
+//!
+//! Titles are not part of a name ("Dr. Ana Silva" reports "Ana Silva"), nor is a possessive
+//! "'s". Names of public figures are names: they are reported like anyone else's.
+
+use std::collections::BTreeMap;
+
+use super::{Detector, Finding};
+use crate::policy::Level;
+use crate::text::NormText;
+
+/// The shipped model (format: [`Tagger::parse`]).
+const MODEL: &[u8] = include_bytes!("../../../models/name-tagger.bin");
+
+const MAGIC: &[u8; 8] = b"PNAME\x00\x01\x00";
+
+/// Fixed-point scale of the stored weights: a logit is the sum of a token's weights / `SCALE`.
+pub const SCALE: i32 = 256;
+
+/// How far below the `L4` threshold a capitalised word may score and still continue the name
+/// before it: three logits.
+const CONTINUE_MARGIN: i32 = 3 * SCALE;
+
+pub struct Name {
+    tagger: Tagger,
+}
+
+impl Name {
+    pub fn new() -> Result<Self, String> {
+        Ok(Name { tagger: Tagger::parse(MODEL)? })
+    }
+}
+
+impl Detector for Name {
+    fn scan(&self, text: &NormText, out: &mut Vec<Finding>) {
+        for (start, end, level) in self.tagger.names(&text.text) {
+            out.push(Finding { start, end, level, labels: Vec::new() });
+        }
+    }
+}
+
+/// The lexicons the features consult, as sorted 32-bit hashes of lower-cased words.
+#[derive(Debug, Clone, Default)]
+pub struct Lexicons {
+    pub first: Vec<u32>,
+    pub last: Vec<u32>,
+    pub common: Vec<u32>,
+}
+
+impl Lexicons {
+    fn has(list: &[u32], lower: &str) -> bool {
+        list.binary_search(&fnv(0, lower.as_bytes())).is_ok()
+    }
+}
+
+/// A tagger: feature weights, lexicons and the per-level thresholds.
+#[derive(Debug, Clone)]
+pub struct Tagger {
+    /// log2 of the number of weight buckets.
+    pub bits: u32,
+    pub weights: Vec<i16>,
+    pub lex: Lexicons,
+    /// Minimum token score (weight sum, `SCALE` per logit unit) for `L1`..`L4`, descending.
+    pub thresholds: [i32; 4],
+}
+
+fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+    if b.len() < n {
+        return Err("name tagger model: truncated".into());
+    }
+    let (head, rest) = b.split_at(n);
+    *b = rest;
+    Ok(head)
+}
+
+fn u32_at(b: &mut &[u8]) -> Result<u32, String> {
+    let s = take(b, 4)?;
+    Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+impl Tagger {
+    /// Model file layout, little-endian: magic (8 bytes), `bits` (u32), `2^bits` i16 weights,
+    /// three lexicons (u32 count, then sorted u32 hashes: first names, last names, common words),
+    /// four i32 thresholds (`L1`..`L4`).
+    pub fn parse(mut b: &[u8]) -> Result<Tagger, String> {
+        if take(&mut b, 8)? != MAGIC {
+            return Err("name tagger model: bad magic".into());
+        }
+        let bits = u32_at(&mut b)?;
+        if !(8..=24).contains(&bits) {
+            return Err(format!("name tagger model: {bits} hash bits"));
+        }
+        let w = take(&mut b, 2usize << bits)?;
+        let weights = w.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+        let mut lists = Vec::new();
+        for _ in 0..3 {
+            let n = u32_at(&mut b)? as usize;
+            let raw = take(&mut b, n.checked_mul(4).ok_or("name tagger model: bad lexicon size")?)?;
+            let list: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            if list.windows(2).any(|p| p[0] >= p[1]) {
+                return Err("name tagger model: lexicon not sorted".into());
+            }
+            lists.push(list);
+        }
+        let mut thresholds = [0i32; 4];
+        for t in thresholds.iter_mut() {
+            *t = u32_at(&mut b)? as i32;
+        }
+        if !b.is_empty() || thresholds.windows(2).any(|p| p[0] < p[1]) {
+            return Err("name tagger model: bad thresholds or trailing bytes".into());
+        }
+        let common = lists.pop().unwrap_or_default();
+        let last = lists.pop().unwrap_or_default();
+        let first = lists.pop().unwrap_or_default();
+        Ok(Tagger { bits, weights, lex: Lexicons { first, last, common }, thresholds })
+    }
+
+    /// The file [`Tagger::parse`] reads.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = MAGIC.to_vec();
+        b.extend(self.bits.to_le_bytes());
+        for w in &self.weights {
+            b.extend(w.to_le_bytes());
+        }
+        for list in [&self.lex.first, &self.lex.last, &self.lex.common] {
+            b.extend((list.len() as u32).to_le_bytes());
+            for h in list {
+                b.extend(h.to_le_bytes());
+            }
+        }
+        for t in self.thresholds {
+            b.extend(t.to_le_bytes());
+        }
+        b
+    }
+
+    /// Each token's score (weight sum; `SCALE` = one logit unit).
+    pub fn scores(&self, p: &Prepared) -> Vec<i32> {
+        let mask = (1u32 << self.bits) - 1;
+        let mut feats = Vec::with_capacity(40);
+        (0..p.toks.len())
+            .map(|i| {
+                features(p, i, &mut feats);
+                feats
+                    .iter()
+                    .map(|f| i32::from(self.weights.get((f & mask) as usize).copied().unwrap_or(0)))
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// Names in `text`: byte ranges and the most certain level each reaches.
+    pub fn names(&self, text: &str) -> Vec<(usize, usize, Level)> {
+        let p = Prepared::new(text, &self.lex);
+        let toks = &p.toks;
+        if toks.is_empty() {
+            return Vec::new();
+        }
+        let mut scores = self.scores(&p);
+        // One name, one decision: a capitalised word (not a common one) that the text uses
+        // elsewhere as a name at `L2` or better ("Ruth:" as a chat speaker, "Tracy" in a word
+        // problem) scores at least one logit below its best occurrence.
+        let mut best: BTreeMap<&str, i32> = BTreeMap::new();
+        let spread = |i: usize, t: &Tok| t.class == Class::Cap && !p.lexicon_hits(i).2;
+        for (i, (t, &s)) in toks.iter().zip(&scores).enumerate() {
+            if spread(i, t) && s >= self.thresholds[1] {
+                let w = text.get(t.start..t.end).unwrap_or("");
+                let b = best.entry(w).or_insert(s);
+                *b = (*b).max(s);
+            }
+        }
+        for (i, (t, s)) in toks.iter().zip(scores.iter_mut()).enumerate() {
+            if spread(i, t) {
+                if let Some(b) = best.get(text.get(t.start..t.end).unwrap_or("")) {
+                    *s = (*s).max(b - SCALE);
+                }
+            }
+        }
+        let low = self.thresholds[3];
+        let mut out: Vec<(usize, usize, Level)> = Vec::new();
+        let mut open: Option<(usize, usize, i32)> = None; // start, end, best score
+        for (i, (t, &s)) in toks.iter().zip(&scores).enumerate() {
+            // A type token another detector left (`<EMAIL>`, `<NAME>`) is never a name.
+            let token = text.get(..t.start).is_some_and(|b| b.ends_with('<'))
+                && text.get(t.end..).is_some_and(|a| a.starts_with('>'));
+            // A capitalised word right after a name continues it on weaker evidence ("David
+            // Haber": "haber" is also a common Spanish word).
+            let continues = open.is_some()
+                && t.class == Class::Cap
+                && s >= low - CONTINUE_MARGIN
+                && i > 0
+                && toks.get(i - 1).is_some_and(|prev| joins(text, prev, t) && prev.end == open.map_or(0, |o| o.1));
+            if (s < low && !continues) || token {
+                if let Some(o) = open.take() {
+                    out.push(self.finish(o));
+                }
+                continue;
+            }
+            open = match open {
+                Some((st, _, best)) if i > 0 && joins(text, &toks[i - 1], t) => Some((st, t.end, best.max(s))),
+                Some(o) => {
+                    out.push(self.finish(o));
+                    Some((t.start, t.end, s))
+                }
+                None => Some((t.start, t.end, s)),
+            };
+        }
+        if let Some(o) = open {
+            out.push(self.finish(o));
+        }
+        out
+    }
+
+    fn finish(&self, (start, end, best): (usize, usize, i32)) -> (usize, usize, Level) {
+        let level = [Level::L1, Level::L2, Level::L3]
+            .into_iter()
+            .zip(self.thresholds)
+            .find(|(_, t)| best >= *t)
+            .map_or(Level::L4, |(l, _)| l);
+        (start, end, level)
+    }
+}
+
+/// Whether name tokens `a` and `b` (in order) belong to one name: only a space or two, a
+/// hyphen, or an initial's full stop and a space between them.
+fn joins(text: &str, a: &Tok, b: &Tok) -> bool {
+    let gap = text.get(a.end..b.start).unwrap_or("\n");
+    match gap {
+        " " | "  " | "-" => true,
+        ". " => a.end - a.start <= 2 && a.class == Class::Upper,
+        _ => false,
+    }
+}
+
+/// What a token's letters look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// `Anna`, `O'Brien`, `Jean-Pierre`.
+    Cap,
+    /// `anna`.
+    Lower,
+    /// `ANNA`, `J`.
+    Upper,
+    /// `iPhone`, `getUserName`.
+    Mixed,
+    /// Digits or anything with a digit.
+    Digit,
+    /// Letters without case (CJK, Arabic, ...).
+    Caseless,
+}
+
+impl Class {
+    fn tag(self) -> &'static [u8] {
+        match self {
+            Class::Cap => b"C",
+            Class::Lower => b"l",
+            Class::Upper => b"U",
+            Class::Mixed => b"M",
+            Class::Digit => b"d",
+            Class::Caseless => b"n",
+        }
+    }
+}
+
+/// A word token: byte range in the text, and its letters' case class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tok {
+    pub start: usize,
+    pub end: usize,
+    pub class: Class,
+}
+
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\'' | '\u{2019}' | '-' | '\u{2010}')
+}
+
+/// Word tokens: runs of letters and digits; an apostrophe or hyphen between two letters stays
+/// inside (`O'Brien`, `Jean-Pierre`), except a possessive `'s` at the end.
+pub fn tokens(text: &str) -> Vec<Tok> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut it = text.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        let next = it.peek().map(|&(_, n)| n);
+        let inside = c.is_alphanumeric()
+            || (start.is_some() && is_joiner(c) && next.is_some_and(char::is_alphabetic) && !possessive(text, i));
+        match (inside, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push(tok(text, s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(tok(text, s, text.len()));
+    }
+    out
+}
+
+/// `'s` / `’s` at byte `i` closing a word (`Anna's`).
+fn possessive(text: &str, i: usize) -> bool {
+    let rest = text.get(i..).unwrap_or("");
+    let mut cs = rest.chars();
+    cs.next();
+    matches!(cs.next(), Some('s' | 'S')) && !cs.next().is_some_and(char::is_alphanumeric)
+}
+
+fn tok(text: &str, start: usize, end: usize) -> Tok {
+    let w = text.get(start..end).unwrap_or("");
+    let (mut up, mut low, mut digit, mut caseless) = (0, 0, false, 0);
+    let mut first_up = false;
+    for (k, c) in w.chars().enumerate() {
+        if c.is_numeric() {
+            digit = true;
+        } else if c.is_uppercase() {
+            up += 1;
+            if k == 0 {
+                first_up = true;
+            }
+        } else if c.is_lowercase() {
+            low += 1;
+        } else if c.is_alphabetic() {
+            caseless += 1;
+        }
+    }
+    let class = if digit {
+        Class::Digit
+    } else if up == 0 && low == 0 && caseless > 0 {
+        Class::Caseless
+    } else if up == 0 {
+        Class::Lower
+    } else if low == 0 {
+        Class::Upper
+    } else if first_up && (up == 1 || capitalised_parts(w)) {
+        Class::Cap
+    } else {
+        Class::Mixed
+    };
+    Tok { start, end, class }
+}
+
+/// `Jean-Pierre`, `O'Brien`, `McDonald`: each joined part starts upper case, or a `Mc`/`Mac`.
+fn capitalised_parts(w: &str) -> bool {
+    let parts_ok = w.split(is_joiner).all(|p| {
+        let mut cs = p.chars();
+        cs.next().is_some_and(char::is_uppercase) && cs.filter(|c| c.is_uppercase()).count() == 0
+    });
+    parts_ok || ["Mc", "Mac"].iter().any(|p| w.starts_with(p) && w.chars().filter(|c| c.is_uppercase()).count() == 2)
+}
+
+/// 32-bit FNV-1a of a feature template id and its bytes.
+pub fn fnv(template: u8, bytes: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5 ^ u32::from(template);
+    h = h.wrapping_mul(0x0100_0193);
+    for b in bytes {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+fn fnv2(template: u8, a: &[u8], b: &[u8]) -> u32 {
+    let mut h = fnv(template, a);
+    h ^= 0xff;
+    h = h.wrapping_mul(0x0100_0193);
+    for x in b {
+        h ^= u32::from(*x);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+fn lower(w: &str) -> String {
+    w.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// The word's shape: letters as `X`/`x`, digits as `d`, runs longer than two cut to two.
+fn shape(w: &str) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::with_capacity(8);
+    for c in w.chars() {
+        let s = if c.is_uppercase() {
+            b'X'
+        } else if c.is_lowercase() {
+            b'x'
+        } else if c.is_numeric() {
+            b'd'
+        } else if c.is_alphabetic() {
+            b'n'
+        } else {
+            b'-'
+        };
+        let n = out.len();
+        if n >= 2 && out[n - 1] == s && out[n - 2] == s {
+            continue;
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// The separator before token `i`, as a short class: `^` text start, `n` a line break (with
+/// `n.` etc. when it also holds punctuation), `s` spaces only, else its first non-space char.
+fn gap(text: &str, toks: &[Tok], i: usize) -> Vec<u8> {
+    let (from, to) = match (i.checked_sub(1).and_then(|p| toks.get(p)), toks.get(i)) {
+        (Some(p), Some(t)) => (p.end, t.start),
+        (None, Some(t)) => (0, t.start),
+        (Some(p), None) => (p.end, text.len()),
+        (None, None) => return b"^".to_vec(),
+    };
+    let g = text.get(from..to).unwrap_or("");
+    let punct = g.chars().find(|c| !c.is_whitespace());
+    let mut out = Vec::with_capacity(5);
+    if i == 0 {
+        out.push(b'^');
+    }
+    if g.contains('\n') {
+        out.push(b'n');
+    }
+    match punct {
+        Some(c) => {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+        None if out.is_empty() => out.push(if g.is_empty() { b'0' } else { b's' }),
+        None => {}
+    }
+    out
+}
+
+fn script(w: &str) -> &'static [u8] {
+    match w.chars().find(|c| c.is_alphabetic()) {
+        Some(c) if (c as u32) < 0x250 => b"lat",
+        Some(c) if (0x370..0x400).contains(&(c as u32)) => b"grk",
+        Some(c) if (0x400..0x530).contains(&(c as u32)) => b"cyr",
+        Some(_) => b"oth",
+        None => b"-",
+    }
+}
+
+fn lexicon_tag(lex: &Lexicons, lw: &str) -> &'static [u8] {
+    match (Lexicons::has(&lex.first, lw), Lexicons::has(&lex.last, lw), Lexicons::has(&lex.common, lw)) {
+        (true, true, false) => b"FL-",
+        (true, false, false) => b"F--",
+        (false, true, false) => b"-L-",
+        (false, false, false) => b"---",
+        (true, true, true) => b"FLc",
+        (true, false, true) => b"F-c",
+        (false, true, true) => b"-Lc",
+        (false, false, true) => b"--c",
+    }
+}
+
+/// A text's tokens with what their features need, computed once per text (features look at
+/// neighbours and at the whole line, so per-token work stays constant).
+#[derive(Debug, Clone)]
+pub struct Prepared<'a> {
+    text: &'a str,
+    pub toks: Vec<Tok>,
+    lower: Vec<String>,
+    lex: Vec<&'static [u8]>,
+    /// Separator before token `i`; `gaps[n]` is the text's tail.
+    gaps: Vec<Vec<u8>>,
+    /// Title-likeness of each token's line.
+    line: Vec<&'static [u8]>,
+    /// For capitalised tokens: length of the capitalised run (cut at 5) and position in it.
+    run: Vec<(u8, u8)>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(text: &'a str, lex: &Lexicons) -> Prepared<'a> {
+        let toks = tokens(text);
+        let lower: Vec<String> = toks.iter().map(|t| lower(text.get(t.start..t.end).unwrap_or(""))).collect();
+        let lexs = lower.iter().map(|w| lexicon_tag(lex, w)).collect();
+        let gaps = (0..=toks.len()).map(|i| gap(text, &toks, i)).collect();
+        let mut p = Prepared { text, toks, lower, lex: lexs, gaps, line: Vec::new(), run: Vec::new() };
+        p.line = p.lines();
+        p.run = p.runs();
+        p
+    }
+
+    fn lines(&self) -> Vec<&'static [u8]> {
+        let mut out = vec![&b"-"[..]; self.toks.len()];
+        let mut a = 0;
+        while a < self.toks.len() {
+            // Tokens a..b share a line: no line break in the gaps between them.
+            let mut b = a + 1;
+            while b < self.toks.len() && !self.gaps.get(b).is_some_and(|g| g.contains(&b'n')) {
+                b += 1;
+            }
+            let (mut caps, mut words) = (0usize, 0usize);
+            for t in self.toks.get(a..b).unwrap_or(&[]) {
+                if matches!(t.class, Class::Lower | Class::Cap | Class::Upper | Class::Mixed) {
+                    words += 1;
+                    caps += usize::from(t.class == Class::Cap);
+                }
+            }
+            let tag: &'static [u8] = match (words, caps * 4 / words.max(1)) {
+                (0..=2, _) => b"short",
+                (_, 0) => b"q0",
+                (_, 1) => b"q1",
+                (_, 2) => b"q2",
+                _ => b"q3",
+            };
+            for o in out.get_mut(a..b).unwrap_or(&mut []) {
+                *o = tag;
+            }
+            a = b;
+        }
+        out
+    }
+
+    fn caps_join(&self, a: usize, b: usize) -> bool {
+        match (self.toks.get(a), self.toks.get(b)) {
+            (Some(x), Some(y)) => {
+                matches!(x.class, Class::Cap | Class::Upper)
+                    && matches!(y.class, Class::Cap | Class::Upper)
+                    && matches!(self.text.get(x.end..y.start), Some(" " | "-" | ". "))
+            }
+            _ => false,
+        }
+    }
+
+    fn runs(&self) -> Vec<(u8, u8)> {
+        let n = self.toks.len();
+        let mut out = vec![(0u8, 0u8); n];
+        let mut a = 0;
+        while a < n {
+            let mut b = a;
+            while b + 1 < n && self.caps_join(b, b + 1) {
+                b += 1;
+            }
+            let len = (b - a + 1).min(5) as u8;
+            for (k, o) in out.iter_mut().enumerate().take(b + 1).skip(a) {
+                *o = (len, (k - a).min(4) as u8);
+            }
+            a = b + 1;
+        }
+        out
+    }
+
+    /// Token `i`'s lexicon hits: (first name, last name, common word).
+    pub fn lexicon_hits(&self, i: usize) -> (bool, bool, bool) {
+        let t = self.lex.get(i).copied().unwrap_or(b"---");
+        (t.first() == Some(&b'F'), t.get(1) == Some(&b'L'), t.get(2) == Some(&b'c'))
+    }
+
+    /// Whether names `i` and `i + 1` would be one name if both were tagged.
+    pub fn joined(&self, i: usize) -> bool {
+        match (self.toks.get(i), self.toks.get(i + 1)) {
+            (Some(a), Some(b)) => joins(self.text, a, b),
+            _ => false,
+        }
+    }
+
+    pub fn starts_sentence(&self, i: usize) -> bool {
+        let g = self.gaps.get(i).map_or(&b""[..], Vec::as_slice);
+        g.first().is_some_and(|c| matches!(c, b'^' | b'n')) || matches!(g, b"." | b"!" | b"?" | b":")
+    }
+}
+
+/// The hashed features of token `i` of `p` (appended to a cleared `out`).
+pub fn features(p: &Prepared, i: usize, out: &mut Vec<u32>) {
+    out.clear();
+    let (Some(t), Some(lw), Some(&lx)) = (p.toks.get(i), p.lower.get(i), p.lex.get(i)) else { return };
+    let w = p.text.get(t.start..t.end).unwrap_or("");
+    let cls = t.class.tag();
+    let sent: &[u8] = if p.starts_sentence(i) { b"S" } else { b"-" };
+    let chars: Vec<char> = lw.chars().collect();
+    let suffix: String = chars.iter().skip(chars.len().saturating_sub(3)).collect();
+    let prefix: String = chars.iter().take(3).collect();
+    let len_bucket: &[u8] = match chars.len() {
+        1 => b"1",
+        2 => b"2",
+        3..=4 => b"4",
+        5..=8 => b"8",
+        _ => b"9",
+    };
+    let empty: &[u8] = b"";
+    let before = p.gaps.get(i).map_or(empty, Vec::as_slice);
+    let after = p.gaps.get(i + 1).map_or(empty, Vec::as_slice);
+    out.push(fnv(0, b"bias"));
+    out.push(fnv(1, lw.as_bytes()));
+    out.push(fnv(2, &shape(w)));
+    out.push(fnv2(3, suffix.as_bytes(), cls));
+    out.push(fnv2(4, prefix.as_bytes(), cls));
+    out.push(fnv2(5, cls, sent));
+    out.push(fnv2(6, lx, &[cls, sent].concat()));
+    out.push(fnv2(20, len_bucket, cls));
+    out.push(fnv2(21, script(w), cls));
+    out.push(fnv2(14, before, cls));
+    out.push(fnv2(15, after, cls));
+    out.push(fnv2(23, before, after));
+    // Neighbours: the words themselves, their class and lexicon hits.
+    for (k, tid) in [(-2isize, 8u8), (-1, 9), (1, 10), (2, 11)] {
+        let j = usize::try_from(i as isize + k).ok().filter(|j| *j < p.toks.len());
+        match j.and_then(|j| Some((p.toks.get(j)?, p.lower.get(j)?, *p.lex.get(j)?))) {
+            Some((n, nw, nlx)) => {
+                out.push(fnv(tid, nw.as_bytes()));
+                out.push(fnv2(tid + 20, n.class.tag(), &[nlx, cls].concat()));
+                if k.abs() == 1 {
+                    out.push(fnv2(tid + 40, nw.as_bytes(), cls));
+                }
+            }
+            None => out.push(fnv(tid, b"<edge>")),
+        }
+    }
+    if let (Some(&(len, pos)), true) = (p.run.get(i), matches!(t.class, Class::Cap | Class::Upper)) {
+        out.push(fnv2(16, &[b'0' + len], &[b'0' + pos]));
+    }
+    out.push(fnv2(17, p.line.get(i).copied().unwrap_or(b"-"), cls));
+    if after.first() == Some(&b'\'') || after.starts_with("\u{2019}".as_bytes()) {
+        out.push(fnv2(18, b"poss", cls));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,438 @@
+//! Trains and evaluates the `pii/name` tagger with the detector core's own tokens and features,
+//! so what is trained is exactly what runs (an example of `parapet-filter`).
+//!
+//! ```text
+//! cargo run --release -p parapet-filter --example names -- train DATA OUT.bin
+//! cargo run --release -p parapet-filter --example names -- eval MODEL.bin DATA [METRICS.json]
+//! ```
+//! `DATA` is the directory `generate.py` and `prepare.py` wrote (see models/names/README.md).
+//! Training: logistic regression on hashed features, AdaGrad, a fixed number of passes in a
+//! fixed order (no randomness); weights stored as i16 at `SCALE` per logit unit.
+
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use parapet_filter::detectors::name::{features, fnv, Class, Lexicons, Prepared, Tagger, SCALE};
+use parapet_filter::policy::Level;
+use serde_json::{json, Value};
+
+type Res<T> = Result<T, Box<dyn Error>>;
+
+const BITS: u32 = 18;
+const EPOCHS: usize = 6;
+/// Token probability each level needs: L1 (fewest flags) .. L4 (most).
+const LEVEL_P: [f64; 4] = [0.95, 0.85, 0.7, 0.5];
+
+struct Example {
+    text: String,
+    /// Byte ranges of the names.
+    spans: Vec<(usize, usize)>,
+    lang: String,
+    cat: String,
+    kind: String,
+}
+
+fn byte_spans(text: &str, spans: &[Value]) -> Vec<(usize, usize)> {
+    let starts: Vec<usize> = text.char_indices().map(|(b, _)| b).chain([text.len()]).collect();
+    spans
+        .iter()
+        .filter_map(|s| {
+            let a = s.get(0)?.as_u64()? as usize;
+            let b = s.get(1)?.as_u64()? as usize;
+            Some((*starts.get(a)?, *starts.get(b)?))
+        })
+        .collect()
+}
+
+fn read(path: &Path, want_split: Option<&str>) -> Res<Vec<Example>> {
+    let mut out = Vec::new();
+    if !path.exists() {
+        return Ok(out);
+    }
+    for line in fs::read_to_string(path)?.lines() {
+        let v: Value = serde_json::from_str(line)?;
+        if let Some(s) = want_split {
+            if v.get("split").and_then(Value::as_str) != Some(s) {
+                continue;
+            }
+        }
+        let text = v.get("text").and_then(Value::as_str).unwrap_or("").to_string();
+        let spans = byte_spans(&text, v.get("spans").and_then(Value::as_array).map_or(&[][..], Vec::as_slice));
+        let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        out.push(Example { spans, lang: field("lang"), cat: field("cat"), kind: field("kind"), text });
+        if let Some(k) = v.get("source").and_then(Value::as_str) {
+            if let Some(e) = out.last_mut() {
+                e.kind = k.to_string();
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn lexicon(path: &Path) -> Res<Vec<u32>> {
+    let mut v: Vec<u32> = fs::read_to_string(path)?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let lw: String = l.trim().chars().flat_map(char::to_lowercase).collect();
+            fnv(0, lw.as_bytes())
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    Ok(v)
+}
+
+fn lexicons(data: &Path) -> Res<Lexicons> {
+    Ok(Lexicons {
+        first: lexicon(&data.join("first-names-train.txt"))?,
+        last: lexicon(&data.join("last-names-train.txt"))?,
+        common: lexicon(&data.join("common-words.txt"))?,
+    })
+}
+
+fn train(data: &Path, out: &Path) -> Res<()> {
+    let lex = lexicons(data)?;
+    let mut ex = read(&data.join("names.jsonl"), Some("train"))?;
+    ex.extend(read(&data.join("real-negatives.jsonl"), None)?);
+    // A fixed interleaving instead of a shuffle: every 7th example of a rotating order.
+    let n = ex.len();
+    let order: Vec<usize> = (0..n).map(|i| (i * 7919) % n).collect();
+    // Features once.
+    let mut rows: Vec<(Vec<u32>, f32)> = Vec::new();
+    let mask = (1u32 << BITS) - 1;
+    let mut feats = Vec::new();
+    // Every name of a training sentence is in the gazetteers, so a model trained only with them
+    // learns "name = in the list" and misses every name the lists lack. Half the texts are
+    // therefore featurised without the name lists, and a token's own word is hidden from a
+    // third of the tokens, so context and shape carry weight of their own.
+    let no_names = Lexicons { first: Vec::new(), last: Vec::new(), common: lex.common.clone() };
+    for (n_ex, &k) in order.iter().enumerate() {
+        let e = &ex[k];
+        let p = Prepared::new(&e.text, if n_ex % 4 != 0 { &lex } else { &no_names });
+        for (i, t) in p.toks.iter().enumerate() {
+            features(&p, i, &mut feats);
+            let y = e.spans.iter().any(|&(a, b)| t.start < b && a < t.end);
+            // Feature 1 is the token's own word (`features`).
+            let hide_word = (n_ex * 31 + i * 17) % 3 == 0;
+            let row = feats.iter().enumerate().filter(|(j, _)| !(hide_word && *j == 1)).map(|(_, f)| f & mask).collect();
+            rows.push((row, if y { 1.0 } else { 0.0 }));
+        }
+    }
+    // Weak labels on real text: a capitalised first name that is not a common word and does not
+    // open a sentence (or opens it before a capitalised last name) is a name, with the
+    // capitalised word after it when that is a last name or uncommon; lower-case words, and
+    // capitalised common words that are in no name list, are not names; every other token is
+    // left out. Featurised without the name lists (the rule would otherwise be learnt back)
+    // and, for half the names, without the word itself: what these add is context.
+    let weak = read(&data.join("weak.jsonl"), None)?;
+    let (mut wpos, mut wneg) = (0usize, 0usize);
+    for (n_ex, e) in weak.iter().enumerate() {
+        let full = Prepared::new(&e.text, &lex);
+        let p = Prepared::new(&e.text, &no_names);
+        let mut label: Vec<Option<bool>> = vec![None; full.toks.len()];
+        for (i, t) in full.toks.iter().enumerate() {
+            let (first, last, common) = full.lexicon_hits(i);
+            let next_last = full.toks.get(i + 1).is_some_and(|u| u.class == Class::Cap) && full.lexicon_hits(i + 1).1;
+            if t.class == Class::Cap && first && !common && (!full.starts_sentence(i) || next_last) {
+                label[i] = Some(true);
+                if let Some(u) = full.toks.get(i + 1) {
+                    let (_, l2, c2) = full.lexicon_hits(i + 1);
+                    if u.class == Class::Cap && (l2 || !c2) && full.joined(i) {
+                        label[i + 1] = Some(true);
+                    }
+                }
+            } else if label[i].is_none()
+                && (t.class == Class::Lower || t.class == Class::Mixed || (t.class == Class::Cap && common && !first && !last))
+            {
+                label[i] = Some(false);
+            }
+        }
+        // A capitalised word in no name list, next to no name, is taken for a thing ("India",
+        // "Netflix", "Ranking"): without these the rule's positives alone would teach that any
+        // capitalised word inside a sentence is a name.
+        for i in 0..label.len() {
+            let near = |j: Option<usize>| j.and_then(|j| label.get(j)).is_some_and(|l| *l == Some(true));
+            let (first, last, _) = full.lexicon_hits(i);
+            if label[i].is_none()
+                && full.toks.get(i).is_some_and(|t| t.class == Class::Cap)
+                && !first
+                && !last
+                && !near(i.checked_sub(1))
+                && !near(Some(i + 1))
+            {
+                label[i] = Some(false);
+            }
+        }
+        for (i, l) in label.iter().enumerate() {
+            let Some(y) = *l else { continue };
+            features(&p, i, &mut feats);
+            let hide_word = y && (n_ex + i) % 2 == 0;
+            let row = feats.iter().enumerate().filter(|(j, _)| !(hide_word && *j == 1)).map(|(_, f)| f & mask).collect();
+            rows.push((row, if y { 1.0 } else { 0.0 }));
+            if y { wpos += 1 } else { wneg += 1 }
+        }
+    }
+    eprintln!("weak labels: {} texts, {wpos} name tokens, {wneg} other tokens", weak.len());
+    // Interleave weak and generated rows (a fixed permutation: 7919 is prime).
+    let total = rows.len();
+    let mut slots: Vec<Option<(Vec<u32>, f32)>> = rows.into_iter().map(Some).collect();
+    let rows: Vec<(Vec<u32>, f32)> = (0..total)
+        .filter_map(|i| if total % 7919 == 0 { slots[i].take() } else { slots[(i * 7919) % total].take() })
+        .collect();
+    let pos = rows.iter().filter(|r| r.1 > 0.5).count();
+    eprintln!("train: {n} texts, {} tokens, {pos} name tokens", rows.len());
+    let size = 1usize << BITS;
+    let mut w = vec![0f32; size];
+    let mut g2 = vec![1e-6f32; size];
+    let mut avg = vec![0f32; size];
+    let lr = 0.2f32;
+    let l2 = 1e-6f32;
+    for epoch in 0..EPOCHS {
+        let mut loss = 0f64;
+        for (f, y) in &rows {
+            let z: f32 = f.iter().map(|&j| w[j as usize]).sum();
+            let p = 1.0 / (1.0 + (-z).exp());
+            loss -= f64::from(if *y > 0.5 { p.max(1e-7).ln() } else { (1.0 - p).max(1e-7).ln() });
+            let g = p - y;
+            for &j in f {
+                let j = j as usize;
+                let gj = g + l2 * w[j];
+                g2[j] += gj * gj;
+                w[j] -= lr * gj / g2[j].sqrt();
+            }
+        }
+        eprintln!("epoch {epoch}: loss {:.4}", loss / rows.len() as f64);
+        // The shipped weights are the mean of the last epochs' (steadier on unseen text).
+        if epoch >= EPOCHS / 2 {
+            for (a, x) in avg.iter_mut().zip(&w) {
+                *a += x / (EPOCHS - EPOCHS / 2) as f32;
+            }
+        }
+    }
+    let w = avg;
+    let weights: Vec<i16> = w.iter().map(|x| (x * SCALE as f32).round().clamp(-32767.0, 32767.0) as i16).collect();
+    let logit = |p: f64| ((p / (1.0 - p)).ln() * f64::from(SCALE)).round() as i32;
+    let thresholds = [logit(LEVEL_P[0]), logit(LEVEL_P[1]), logit(LEVEL_P[2]), logit(LEVEL_P[3])];
+    let t = Tagger { bits: BITS, weights, lex, thresholds };
+    fs::write(out, t.to_bytes())?;
+    eprintln!("wrote {} ({} bytes)", out.display(), t.to_bytes().len());
+    Ok(())
+}
+
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    gold: usize,
+    pred: usize,
+    exact: usize,
+    /// Predicted spans overlapping a gold span, and gold spans overlapped by a prediction.
+    pred_ov: usize,
+    gold_ov: usize,
+}
+
+impl Counts {
+    fn add(&mut self, o: Counts) {
+        self.gold += o.gold;
+        self.pred += o.pred;
+        self.exact += o.exact;
+        self.pred_ov += o.pred_ov;
+        self.gold_ov += o.gold_ov;
+    }
+    fn json(&self) -> Value {
+        let div = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+        let f1 = |p: f64, r: f64| if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
+        let (pe, re) = (div(self.exact, self.pred), div(self.exact, self.gold));
+        let (po, ro) = (div(self.pred_ov, self.pred), div(self.gold_ov, self.gold));
+        json!({"gold": self.gold, "pred": self.pred,
+               "exact": {"p": r3(pe), "r": r3(re), "f1": r3(f1(pe, re))},
+               "overlap": {"p": r3(po), "r": r3(ro), "f1": r3(f1(po, ro))}})
+    }
+}
+
+fn r3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn compare(gold: &[(usize, usize)], pred: &[(usize, usize)]) -> Counts {
+    let ov = |a: (usize, usize), b: (usize, usize)| a.0 < b.1 && b.0 < a.1;
+    Counts {
+        gold: gold.len(),
+        pred: pred.len(),
+        exact: pred.iter().filter(|p| gold.contains(p)).count(),
+        pred_ov: pred.iter().filter(|p| gold.iter().any(|g| ov(**p, *g))).count(),
+        gold_ov: gold.iter().filter(|g| pred.iter().any(|p| ov(*p, **g))).count(),
+    }
+}
+
+const LEVELS: [Level; 4] = [Level::L1, Level::L2, Level::L3, Level::L4];
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::L1 => "L1",
+        Level::L2 => "L2",
+        Level::L3 => "L3",
+        Level::L4 => "L4",
+    }
+}
+
+/// Span counts per group and level.
+fn score(t: &Tagger, ex: &[Example], group: impl Fn(&Example) -> String) -> BTreeMap<String, [Counts; 4]> {
+    let mut out: BTreeMap<String, [Counts; 4]> = BTreeMap::new();
+    for e in ex {
+        let found = t.names(&e.text);
+        for (k, lv) in LEVELS.iter().enumerate() {
+            let pred: Vec<(usize, usize)> = found.iter().filter(|f| f.2 <= *lv).map(|f| (f.0, f.1)).collect();
+            let c = compare(&e.spans, &pred);
+            for g in [group(e), "all".to_string()] {
+                out.entry(g).or_default()[k].add(c);
+            }
+        }
+    }
+    out
+}
+
+fn table(title: &str, m: &BTreeMap<String, [Counts; 4]>) -> Value {
+    println!("\n{title} (span F1 exact / overlapping, P and R at L2)");
+    println!("{:<14} {:>6} {:>13} {:>13} {:>13} {:>13} {:>16}", "group", "names", "L1", "L2", "L3", "L4", "L2 P / R exact");
+    let mut j = serde_json::Map::new();
+    for (g, cs) in m {
+        let js: Vec<Value> = cs.iter().map(Counts::json).collect();
+        let f = |v: &Value, k: &str| v.get(k).and_then(|x| x.get("f1")).and_then(Value::as_f64).unwrap_or(0.0);
+        let pr = |v: &Value, k: &str| v.get("exact").and_then(|x| x.get(k)).and_then(Value::as_f64).unwrap_or(0.0);
+        println!(
+            "{:<14} {:>6} {:>13} {:>13} {:>13} {:>13} {:>16}",
+            g,
+            cs[0].gold,
+            format!("{:.3}/{:.3}", f(&js[0], "exact"), f(&js[0], "overlap")),
+            format!("{:.3}/{:.3}", f(&js[1], "exact"), f(&js[1], "overlap")),
+            format!("{:.3}/{:.3}", f(&js[2], "exact"), f(&js[2], "overlap")),
+            format!("{:.3}/{:.3}", f(&js[3], "exact"), f(&js[3], "overlap")),
+            format!("{:.3} / {:.3}", pr(&js[1], "p"), pr(&js[1], "r")),
+        );
+        let per: serde_json::Map<String, Value> =
+            LEVELS.iter().zip(js).map(|(l, v)| (level_name(*l).to_string(), v)).collect();
+        j.insert(g.clone(), Value::Object(per));
+    }
+    Value::Object(j)
+}
+
+fn eval(model: &Path, data: &Path, metrics: Option<PathBuf>) -> Res<()> {
+    let t = Tagger::parse(&fs::read(model)?)?;
+    let dev = read(&data.join("names.jsonl"), Some("dev"))?;
+    let by_lang = score(&t, &dev, |e| e.lang.clone());
+    let gen_lang = table("Generated dev set (held-out templates and names), by language", &by_lang);
+    let by_cat = score(&t, &dev, |e| e.cat.clone());
+    let gen_cat = table("Generated dev set, by kind of text", &by_cat);
+    let real = read(&data.join("real.jsonl"), None)?;
+    let real_kind = table("Hand-checked real text, by kind", &score(&t, &real, |e| e.kind.clone()));
+    let real_lang = table("Hand-checked real text, by language", &score(&t, &real, |e| e.lang.clone()));
+    // False positives on real documents and prompts: flags per 10,000 characters.
+    let fp = read(&data.join("fp.jsonl"), None)?;
+    println!("\nFlags per 10,000 characters on real documents and chat prompts (sources never trained on)");
+    println!("{:<28} {:>9} {:>8} {:>8} {:>8} {:>8}", "source", "chars", "L1", "L2", "L3", "L4");
+    let mut groups: BTreeMap<String, (usize, [usize; 4], Vec<String>)> = BTreeMap::new();
+    for e in &fp {
+        let found = t.names(&e.text);
+        for key in [e.kind.clone(), "all".to_string()] {
+            let g = groups.entry(key).or_default();
+            g.0 += e.text.chars().count();
+            for (k, lv) in LEVELS.iter().enumerate() {
+                g.1[k] += found.iter().filter(|f| f.2 <= *lv).count();
+            }
+            for f in found.iter().filter(|f| f.2 <= Level::L2) {
+                if g.2.len() < 12 {
+                    g.2.push(e.text.get(f.0..f.1).unwrap_or("").to_string());
+                }
+            }
+        }
+    }
+    let mut fp_json = serde_json::Map::new();
+    for (g, (chars, flags, examples)) in &groups {
+        let per = |n: usize| if *chars == 0 { 0.0 } else { n as f64 * 10_000.0 / *chars as f64 };
+        println!(
+            "{:<28} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2}   e.g. {}",
+            g,
+            chars,
+            per(flags[0]),
+            per(flags[1]),
+            per(flags[2]),
+            per(flags[3]),
+            examples.join(" | ")
+        );
+        fp_json.insert(
+            g.clone(),
+            json!({"chars": chars, "per_10k": {"L1": r3(per(flags[0])), "L2": r3(per(flags[1])),
+                    "L3": r3(per(flags[2])), "L4": r3(per(flags[3]))}}),
+        );
+    }
+    if let Some(path) = metrics {
+        let m = json!({
+            "model": model.file_name().and_then(|s| s.to_str()),
+            "generated_dev_by_language": gen_lang,
+            "generated_dev_by_kind": gen_cat,
+            "real_by_kind": real_kind,
+            "real_by_language": real_lang,
+            "flags_per_10k_chars": fp_json,
+            "texts": {"generated_dev": dev.len(), "real": real.len(), "fp": fp.len()},
+        });
+        fs::write(path, serde_json::to_string_pretty(&m)? + "\n")?;
+    }
+    Ok(())
+}
+
+/// Prints the texts of `file` (language `lang`, or `all`) where the tagger and the labels
+/// disagree, names marked `[[gold]]` and `{{found}}`.
+fn show(model: &Path, file: &Path, lang: &str) -> Res<()> {
+    let t = Tagger::parse(&fs::read(model)?)?;
+    for e in read(file, None)? {
+        if lang != "all" && e.lang != lang {
+            continue;
+        }
+        let found: Vec<(usize, usize)> = t.names(&e.text).iter().filter(|f| f.2 <= Level::L2).map(|f| (f.0, f.1)).collect();
+        if found == e.spans {
+            continue;
+        }
+        let mut marks: Vec<(usize, &str)> = Vec::new();
+        for (a, b) in &e.spans {
+            marks.push((*a, "[["));
+            marks.push((*b, "]]"));
+        }
+        for (a, b) in &found {
+            marks.push((*a, "{{"));
+            marks.push((*b, "}}"));
+        }
+        marks.sort();
+        let mut out = String::new();
+        let mut at = 0;
+        for (p, m) in marks {
+            out.push_str(e.text.get(at..p).unwrap_or(""));
+            out.push_str(m);
+            at = p;
+        }
+        out.push_str(e.text.get(at..).unwrap_or(""));
+        println!("[{} {}] {}", e.cat, e.kind, out.replace('\n', " ⏎ "));
+    }
+    Ok(())
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["train", data, out] => train(Path::new(data), Path::new(out)),
+        ["eval", model, data] => eval(Path::new(model), Path::new(data), None),
+        ["show", model, file, lang] => show(Path::new(model), Path::new(file), lang),
+        ["score", model, text] => {
+            let t = Tagger::parse(&fs::read(model)?)?;
+            let p = Prepared::new(text, &t.lex);
+            for (tok, s) in p.toks.iter().zip(t.scores(&p)) {
+                print!("{}:{:.1} ", &text[tok.start..tok.end], f64::from(s) / f64::from(SCALE));
+            }
+            println!();
+            Ok(())
+        }
+        ["eval", model, data, metrics] => eval(Path::new(model), Path::new(data), Some(PathBuf::from(metrics))),
+        _ => Err("usage: names train DATA OUT.bin | names eval MODEL.bin DATA [METRICS.json]".into()),
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The `pii/name` tagger's pipeline, one command: generated text (faker in a small venv), the real
+# text it derives from ../shared/datasets, training, evaluation. Writes models/name-tagger.bin and
+# models/names/metrics.json; prints the card's tables. About a minute on 2 cores.
+#
+#   bash models/names/train.sh [--eval-only]
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+source "$ROOT/scripts/env.sh"
+VENV="${PARAPET_NAMES_VENV:-$HOME/.cache/parapet/names-venv}"
+DATA="${PARAPET_NAMES_DATA:-$HOME/.cache/parapet/names-data}"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -c 'import faker' 2>/dev/null || "$VENV/bin/pip" install --disable-pip-version-check -q faker==40.40.0
+stage() { printf '[names] %s (%s)\n' "$1" "$(date +%T)"; }
+stage "generate"
+"$VENV/bin/python" "$HERE/generate.py" --out "$DATA" --dev-per-template 12
+stage "prepare real text"
+python3 "$HERE/prepare.py" --out "$DATA"
+stage "build the trainer"
+cargo build --profile host -p parapet-filter --example names
+NAMES="$CARGO_TARGET_DIR/host/examples/names"
+if [ "${1:-}" != "--eval-only" ]; then
+  stage "train"
+  "$NAMES" train "$DATA" "$ROOT/models/name-tagger.bin"
+fi
+stage "evaluate"
+"$NAMES" eval "$ROOT/models/name-tagger.bin" "$DATA" "$HERE/metrics.json"
+stage "done"
