@@ -11,11 +11,11 @@ step "rust target wasm32-unknown-unknown"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 step "Envoy filter module (release: fat LTO; the host embeds it)"
 # Meanwhile, at the lowest CPU priority, some of the host's dependencies that would otherwise
-# compile last (the HTTP stack, the S3 client, zstd for wasmtime's code cache): they use what
+# compile last (the HTTP stack, the S3 client): they use what
 # the module's build leaves idle (its fat-LTO link is single-threaded) without slowing it:
 # 658 -> 615 s from an empty cache to the first answer (docs/benchmarks.md).
 mkdir -p "$CARGO_TARGET_DIR"
-( nice -n 19 cargo build --profile host -p object_store -p reqwest -p hyper-util -p tokio -p zstd \
+( nice -n 19 cargo build --profile host -p object_store -p reqwest -p hyper-util -p tokio \
     >"$CARGO_TARGET_DIR/.start-prebuild.log" 2>&1 || true ) &
 prebuild=$!
 # JSON messages on stdout (the usual progress stays on stderr): they name the OUT_DIR where the

@@ -14,22 +14,16 @@ Usage: python3 check_real.py [--data DIR] [--labels FILE] [--quiet] [--only FILE
 """
 import argparse
 import collections
-import gzip
 import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from build_real import load_rows as load_texts  # noqa: E402  (one reader for both scripts)
 KINDS = {"chat", "email", "notes", "prompt", "prose", "doc", "code"}
 EDGE_BAD = set(" \t\r\n.,;:!?\"'()[]{}<>«»“”‘’`")
 EDGE_OK_END = {"."}  # an initial may end a span ("M. C. Escher" ends in a letter, but "Gomez, Aidan N." ends in '.')
-
-
-def load_texts(data, fname, cache={}):
-    if fname not in cache:
-        with gzip.open(os.path.join(data, fname), "rt", encoding="utf-8", newline="\n") as fh:
-            cache[fname] = [json.loads(line)["text"] for line in fh]
-    return cache[fname]
 
 
 def mark(ex, spans):
