@@ -11,9 +11,9 @@ step "rust target wasm32-unknown-unknown"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 step "Envoy filter module (release: fat LTO; the host embeds it)"
 # Meanwhile, at the lowest CPU priority, some of the host's dependencies that would otherwise
-# compile last (the HTTP stack, the S3 client): they use what
-# the module's build leaves idle (its fat-LTO link is single-threaded) without slowing it:
-# 658 -> 615 s from an empty cache to the first answer (docs/benchmarks.md).
+# compile last (the HTTP stack, the S3 client): they use what the module's build leaves idle
+# (its fat-LTO link is single-threaded) without slowing it: 658 -> 615 s from an empty cache to
+# the first answer (docs/benchmarks.md).
 mkdir -p "$CARGO_TARGET_DIR"
 ( nice -n 19 cargo build --profile host -p object_store -p reqwest -p hyper-util -p tokio \
     >"$CARGO_TARGET_DIR/.start-prebuild.log" 2>&1 || true ) &
@@ -31,6 +31,9 @@ step "parapet host (profile host)"
 # The host's own crate (command line, HTTP glue; the last thing compiled, alone on the critical
 # path) at opt-level 1: 33 -> 13 s. The detector core, tract and wasmtime stay at opt-level 3,
 # and the verdicts come from the embedded module either way.
-PARAPET_CONVERTED_MODEL="$converted" cargo build --profile host -p parapet-host --no-default-features \
+# (Should cargo name no OUT_DIR, the host converts the model itself, as every other build does.)
+features=(--no-default-features)
+[ -n "$converted" ] || features=()
+PARAPET_CONVERTED_MODEL="$converted" cargo build --profile host -p parapet-host "${features[@]}" \
   --config 'profile.host.package.parapet-host.opt-level=1'
 exec "$CARGO_TARGET_DIR/host/parapet" serve --addr 127.0.0.1:8080 "$@"
