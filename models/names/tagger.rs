@@ -4,6 +4,8 @@
 //! ```text
 //! cargo run --release -p parapet-filter --example names -- train DATA OUT.bin
 //! cargo run --release -p parapet-filter --example names -- eval MODEL.bin DATA [METRICS.json]
+//! names show MODEL.bin FILE.jsonl LANG|all   # texts where tagger and labels disagree, marked
+//! names score MODEL.bin TEXT                 # each token's logit
 //! ```
 //! `DATA` is the directory `generate.py` and `prepare.py` wrote (see models/names/README.md).
 //! Training: logistic regression on hashed features, AdaGrad, a fixed number of passes in a
@@ -61,12 +63,9 @@ fn read(path: &Path, want_split: Option<&str>) -> Res<Vec<Example>> {
         let text = v.get("text").and_then(Value::as_str).unwrap_or("").to_string();
         let spans = byte_spans(&text, v.get("spans").and_then(Value::as_array).map_or(&[][..], Vec::as_slice));
         let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        out.push(Example { spans, lang: field("lang"), cat: field("cat"), kind: field("kind"), text });
-        if let Some(k) = v.get("source").and_then(Value::as_str) {
-            if let Some(e) = out.last_mut() {
-                e.kind = k.to_string();
-            }
-        }
+        // Group by `source` where a file has one (the false-positive texts), else by `kind`.
+        let kind = if v.get("source").is_some() { field("source") } else { field("kind") };
+        out.push(Example { spans, lang: field("lang"), cat: field("cat"), kind, text });
     }
     Ok(out)
 }
@@ -433,6 +432,6 @@ fn main() -> Res<()> {
             Ok(())
         }
         ["eval", model, data, metrics] => eval(Path::new(model), Path::new(data), Some(PathBuf::from(metrics))),
-        _ => Err("usage: names train DATA OUT.bin | names eval MODEL.bin DATA [METRICS.json]".into()),
+        _ => Err("usage: names train DATA OUT.bin | eval MODEL.bin DATA [METRICS.json] | show MODEL.bin FILE LANG | score MODEL.bin TEXT".into()),
     }
 }

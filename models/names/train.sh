@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The `pii/name` tagger's pipeline, one command: generated text (faker in a small venv), the real
 # text it derives from ../shared/datasets, training, evaluation. Writes models/name-tagger.bin and
-# models/names/metrics.json; prints the card's tables. About a minute on 2 cores.
+# models/names/metrics.json; prints the card's tables. About 25 s on 2 cores (the trainer built).
 #
 #   bash models/names/train.sh [--eval-only]
 set -euo pipefail

@@ -35,7 +35,8 @@ import sys
 import unicodedata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_DATA = "/work/shared/datasets"
+# ../shared/datasets beside the checkout (models/names/eval -> the checkout is three levels up).
+DEFAULT_DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "shared", "datasets"))
 
 ITEMS = []
 

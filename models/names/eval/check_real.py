@@ -3,7 +3,7 @@
 names marked [[like this]] for a human reviewer.
 
 Standard library only.  The texts are read from DATA_DIR (default
-/work/shared/datasets); nothing from them is stored in the repository.
+../shared/datasets beside the checkout); nothing from them is stored in the repository.
 
 Checks: required fields and kinds; the row exists; 0 <= start < end <= len(text);
 40 <= excerpt length <= 1200 code points; name spans are inside the excerpt, sorted,
@@ -20,7 +20,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from build_real import load_rows as load_texts  # noqa: E402  (one reader for both scripts)
+from build_real import DEFAULT_DATA, load_rows as load_texts  # noqa: E402  (one reader for both scripts)
 KINDS = {"chat", "email", "notes", "prompt", "prose", "doc", "code"}
 EDGE_BAD = set(" \t\r\n.,;:!?\"'()[]{}<>«»“”‘’`")
 EDGE_OK_END = {"."}  # an initial may end a span ("M. C. Escher" ends in a letter, but "Gomez, Aidan N." ends in '.')
@@ -38,7 +38,7 @@ def mark(ex, spans):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="/work/shared/datasets")
+    ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--labels", default=os.path.join(HERE, "real-labels.jsonl"))
     ap.add_argument("--quiet", action="store_true", help="only print problems and the summary")
     ap.add_argument("--only", default=None, help="print only items whose file contains this")
