@@ -153,9 +153,20 @@ fn eval_counts_a_labelled_set_in_both_line_shapes() {
     assert_eq!(r["fpr"], 0.0);
     assert!(r["latency_ms"]["p50"].as_f64().unwrap() > 0.0);
     // One detector: the e-mail line is no prompt attack, so it is a miss for that detector.
-    let out = parapet(&["eval", file.to_str().unwrap(), "--json", "--detector", "prompt_attack"]).output().unwrap();
+    // `--cases` writes each case's level and the model windows it cost, in input order.
+    let cases = tmp("eval-cases.jsonl");
+    let out = parapet(&["eval", file.to_str().unwrap(), "--json", "--detector", "prompt_attack", "--cases", cases.to_str().unwrap()])
+        .output()
+        .unwrap();
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((r["tp"].as_u64(), r["fn"].as_u64()), (Some(1), Some(1)));
+    let rows: Vec<serde_json::Value> =
+        std::fs::read_to_string(&cases).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.iter().map(|r| r["line"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!((rows[0]["label"].as_u64(), rows[0]["predicted"].as_bool()), (Some(1), Some(true)));
+    assert!(rows[0]["level"].as_str().unwrap() < rows[1]["level"].as_str().unwrap(), "{rows:?}");
+    assert_eq!(rows[1]["level"], "l5_unlikely");
+    assert!(rows.iter().all(|r| r["windows"] == 1 && r["ms"].as_f64().unwrap() > 0.0));
     // A detector the policy does not run, and a line without a label, are usage/setup errors.
     let out = parapet(&["eval", file.to_str().unwrap(), "--policy", "content-safety", "--detector", "prompt_attack"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

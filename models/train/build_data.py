@@ -23,6 +23,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import generator as G  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "eval"))
+from holdout import held_out  # noqa: E402
+
 HEADS = ["prompt_attack", "hate", "sexual", "violence", "self_harm", "weapons", "crime"]
 MOD = HEADS[1:]
 SEED = 20241121
@@ -34,8 +37,15 @@ def h01(s, salt="split"):
 
 
 def load(data_dir, name):
+    """The rows of one shared file that training may use: the rows models/eval/holdout.py holds
+    out for the yardstick are dropped here, for every split (they are never trained on, and
+    never used to choose thresholds)."""
     with gzip.open(os.path.join(data_dir, name + ".jsonl.gz"), "rt") as f:
-        return [json.loads(l) for l in f]
+        rows = [json.loads(l) for l in f]
+    kept = [r for r in rows if not held_out(name, r)]
+    if len(kept) < len(rows):
+        print(f"[data] {name}: {len(rows) - len(kept)} of {len(rows)} rows are models/eval dev data, left out", flush=True)
+    return kept
 
 
 def lab(**kw):
@@ -116,6 +126,11 @@ def shingles(t, n=5):
 
 def jaccard(a, b):
     return len(a & b) / max(1, len(a | b))
+
+
+def name_of_kind(kind):
+    return {"doc_tech": "docs_benign_multilingual", "doc_llm": "docs_benign_llm_topics", "code": "code_benign",
+            "prose": "prose_long_benign"}[kind] + "_injected"
 
 
 def split_sentences(text):
@@ -370,6 +385,45 @@ def main():
                 "indirect_t0_" + pos, inj=instr)
     # direct generated attacks in other languages also in the "non_english" group when lang != en
     # oversample rare but important generated groups in train (handled by weights in train.py)
+
+    # ---------------- real documents and public attacks (version 3) ----------------
+    # Whole real documents as prompt_attack negatives: technical docs in 13 languages, LLM-topic
+    # docs (those quoting an attack left out), source code, long prose. Split by document, 15% to
+    # validation, so thresholds are chosen on real documents of every length (calibrate.py).
+    # Literature keeps its moderation labels unknown (novels describe violence).
+    real_docs = {"train": [], "val": []}
+    for name, kind in (("docs_benign_multilingual", "doc_tech"), ("docs_benign_llm_topics", "doc_llm"),
+                       ("code_benign", "code"), ("prose_long_benign", "prose")):
+        for r in load(data_dir, name):
+            if r.get("quotes_attack"):
+                continue
+            sp = "val" if h01(r["doc_id"], "realdoc") < 0.15 else "train"
+            labels = lab(prompt_attack=0) if kind == "prose" else benign()
+            add(r["text"], labels, name, "realdoc:" + kind, sp, "docs_real", kind, r.get("lang", "en"))
+            real_docs[sp].append((kind, r))
+    # The same documents with one generated instruction aimed at the AI reader (start, middle or
+    # end): a window over the instruction is a positive, the rest of the document a negative.
+    fams = list(G.INDIRECT_INSTR.items())
+    for sp, docs in real_docs.items():
+        for kind, r in docs:
+            if h01(r["doc_id"], "realdoc_inj") >= 0.4:
+                continue
+            fam, templates = rng.choice(fams)
+            if (fam in HOLD) != (sp == "val"):
+                fam, templates = rng.choice([(f, t) for f, t in fams if (f in HOLD) == (sp == "val")])
+            pay = rng.choice(G.payloads_for(fam, HOLD))
+            instr = G._fill(rng.choice(templates), pay)
+            if kind == "code":
+                instr = rng.choice(["# ", "// ", "/* "]) + instr
+            pos = rng.choice(["start", "middle", "end"])
+            parts = G.embed(r["text"].split("\n\n"), instr, pos, rng)
+            add("\n\n".join(parts), lab(**G.attack_labels(pay)), name_of_kind(kind), "gen_in_realdoc:" + fam, sp,
+                "indirect_docs_real", "indirect_" + kind + "_" + pos, r.get("lang", "en"), inj=instr)
+    # Public attacks of the families the yardstick does not hold out (encodings, exfiltration,
+    # XSS, obfuscation, code injection, role-play, adversarial suffixes); split by garak probe.
+    for r in load(data_dir, "attacks_public"):
+        sp = "val" if h01(r["probe"], "apub") < 0.2 else "train"
+        add(r["text"], lab(prompt_attack=1), "attacks_public", "apub:" + r["probe"], sp, "attack_public", r["family"])
 
     # ---------------- dedup ----------------
     seen_train = {}

@@ -23,6 +23,10 @@ FPRS = {"L1": 0.001, "L2": 0.005, "L3": 0.01, "L4": 0.03}
 # and would otherwise decide the thresholds. Everything else in validation (public held-out sources,
 # v1 generated groups, prompt attacks as moderation negatives) is the calibration set.
 CALIB_EXCLUDE_GROUPS = {"docs_clean_varied", "trigger_word_benign_varied"}
+# Groups whose negatives must each meet the FPR targets on their own (version 3): real documents
+# are a small share of validation, so a threshold at the overall FPR would still flag many of them;
+# each level's threshold is the highest of the overall one and these groups' ones.
+PER_GROUP_FPR = {"prompt_attack": ["docs_real"]}
 LEVELS = ["l1_confident", "l2_very_likely", "l3_likely", "l4_less_likely", "l5_unlikely"]
 
 
@@ -72,8 +76,10 @@ def main():
     for h, name in enumerate(HEADS):
         pos, neg = scores[cal & (Y[:, h] == 1), h], scores[cal & (Y[:, h] == 0), h]
         thr, prev = {}, 1.0
+        groups = [cal & (Y[:, h] == 0) & np.array([e["group"] == g for e in ex]) for g in PER_GROUP_FPR.get(name, [])]
         for L, f in FPRS.items():
-            t = min(threshold_at_fpr(neg, f), prev)  # monotone: L1 >= L2 >= L3 >= L4
+            t = max([threshold_at_fpr(neg, f)] + [threshold_at_fpr(scores[g, h], f) for g in groups if g.any()])
+            t = min(t, prev)  # monotone: L1 >= L2 >= L3 >= L4
             thr[L] = round(float(t), 6)
             prev = t
         calib["per_head"][name] = {

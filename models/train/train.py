@@ -31,6 +31,7 @@ GROUP_REPEAT = {
     "attack_jailbreak_templates": 1.0, "benign_roleplay": 1.5, "harmful_not_attack": 1.5,
     "mod_hate": 0.7, "benign_docs": 0.6, "benign_prompts": 0.7, "mod_rtp": 2.0, "mod_pyrit_scored": 2.0,
     "trigger_word_benign_varied": 1.5, "docs_clean_varied": 1.5,
+    "docs_real": 1.0, "indirect_docs_real": 1.0, "attack_public": 1.0,
 }
 RARE_HEADS = [HEADS.index(h) for h in ("sexual", "violence", "self_harm", "weapons")]
 

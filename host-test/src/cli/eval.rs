@@ -18,6 +18,21 @@ struct Case {
     positive: bool,
 }
 
+/// The guard model's windows over every message content of a request: what the request costs
+/// the model, so `--cases` can report latency per window.
+fn windows_of_request(body: &[u8]) -> Option<usize> {
+    let model = parapet_filter::model::shared().ok()?;
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let messages = v.get("messages")?.as_array()?;
+    Some(
+        messages
+            .iter()
+            .filter_map(|m| m.get("content").and_then(Value::as_str))
+            .map(|c| model.windows_of(c, None).len())
+            .sum(),
+    )
+}
+
 /// Reads `{"text": ..., "label": 0|1}` lines, or guard requests (`messages`, ...) carrying the
 /// expected `"flagged": true|false` (or `"label"`), which is removed before sending.
 fn parse_cases(data: &str) -> CliResult<Vec<Case>> {
@@ -56,10 +71,12 @@ fn parse_cases(data: &str) -> CliResult<Vec<Case>> {
     Ok(out)
 }
 
-/// What one answer says: the decision and the score used for AUC.
+/// What one answer says: the decision, the score used for AUC, and with `--detector` that
+/// detector's confidence level (`l1_confident`..`l5_unlikely`; model detectors only).
 struct Outcome {
     predicted: bool,
     score: f64,
+    level: Option<String>,
 }
 
 fn outcome(body: &[u8], detector: Option<&str>) -> Result<Outcome, String> {
@@ -88,7 +105,9 @@ fn outcome(body: &[u8], detector: Option<&str>) -> Result<Outcome, String> {
             None => 0.0,
         })
         .fold(0.0, f64::max);
-    Ok(Outcome { predicted, score })
+    // The most confident level among the entries (`l1_..` sorts before `l5_..`).
+    let level = entries.iter().filter_map(|b| b.get("level").and_then(Value::as_str)).min().map(str::to_string);
+    Ok(Outcome { predicted, score, level })
 }
 
 /// Area under the ROC curve by the rank statistic (ties count one half).
@@ -155,6 +174,12 @@ pub fn run(global: &Global, flags: &Flags) -> CliResult<ExitCode> {
     let policy = flags.get("--policy");
     let as_json = flags.has("--json");
     let native_core = flags.has("--native");
+    let mut cases_out = match flags.get("--cases") {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| CliError::setup(format!("--cases {p}: {e}")))?,
+        )),
+        None => None,
+    };
     let data = std::fs::read_to_string(path).map_err(|e| CliError::setup(format!("cannot read {path}: {e}")))?;
     let cases = parse_cases(&data)?;
     if cases.is_empty() {
@@ -191,7 +216,8 @@ pub fn run(global: &Global, flags: &Flags) -> CliResult<ExitCode> {
             }
             (None, None) => return Err(CliError::setup("no runtime")),
         };
-        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        latencies.push(ms);
         progress.tick(i + 1);
         if status != 200 {
             errors.push(format!("line {}: status {status}: {}", case.line, String::from_utf8_lossy(&body)));
@@ -199,6 +225,13 @@ pub fn run(global: &Global, flags: &Flags) -> CliResult<ExitCode> {
         }
         match outcome(&body, detector) {
             Ok(o) => {
+                if let Some(w) = cases_out.as_mut() {
+                    let row = json!({
+                        "line": case.line, "label": u8::from(case.positive), "predicted": o.predicted,
+                        "score": o.score, "level": o.level, "ms": ms, "windows": windows_of_request(&case.body),
+                    });
+                    writeln!(w, "{row}").map_err(|e| CliError::setup(format!("--cases: {e}")))?;
+                }
                 match (case.positive, o.predicted) {
                     (true, true) => tp += 1,
                     (true, false) => fn_ += 1,
@@ -209,6 +242,9 @@ pub fn run(global: &Global, flags: &Flags) -> CliResult<ExitCode> {
             }
             Err(e) => errors.push(format!("line {}: {e}", case.line)),
         }
+    }
+    if let Some(mut w) = cases_out {
+        w.flush().map_err(|e| CliError::setup(format!("--cases: {e}")))?;
     }
     latencies.sort_by(f64::total_cmp);
     let ratio = |a: usize, b: usize| if b == 0 { None } else { Some(a as f64 / b as f64) };

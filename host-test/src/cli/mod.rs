@@ -135,7 +135,7 @@ Options:
 const EVAL_HELP: &str = "\
 Measure how a policy (or one of its detectors) separates a labelled set, and its latency.
 
-Usage: parapet eval FILE.jsonl [--policy NAME] [--detector TYPE] [--config FILE] [--json] [--native]
+Usage: parapet eval FILE.jsonl [--policy NAME] [--detector TYPE] [--config FILE] [--cases OUT] [--json] [--native]
 
 Each line of FILE is {\"text\": \"...\", \"label\": 0|1}, or a guard request (messages, ...) with the
 expected \"flagged\": true|false. Every case goes through the module (POST <guard_path>, with
@@ -148,6 +148,8 @@ Options:
   --policy NAME     Screen under policy NAME [default: the config's default_policy]
   --detector TYPE   Judge one detector (e.g. prompt_attack) instead of the verdict
   --config FILE     Parapet config (JSON) [default: {} = built-in policies]
+  --cases OUT       Also write one JSON line per case to OUT: line, label, predicted, score,
+                    level (with --detector), ms, windows (the guard model's windows)
   --json            Print one JSON object instead of the table
   --native          Run the native core instead of the wasm module
   -h, --help        Print help";
@@ -215,7 +217,7 @@ fn command_flags(cmd: &str) -> (&'static [&'static str], &'static str) {
             SERVE_HELP,
         ),
         "verify" => (&["--config", "--project", "--show"], VERIFY_HELP),
-        "eval" => (&["--policy", "--detector", "--config"], EVAL_HELP),
+        "eval" => (&["--policy", "--detector", "--config", "--cases"], EVAL_HELP),
         "logs" => (&["--out", "--bucket", "--endpoint", "--region", "--utc-offset"], logs::LOGS_HELP),
         "report" => (&["--out", "--title", "--utc-offset"], report::REPORT_HELP),
         "policy" => (&["--replay", "--show"], policy::POLICY_HELP),
