@@ -113,7 +113,27 @@ def build(work):
     res["indirect_public_by_probe"] = by(allc.get("attack_indirect_public", []), "kind")
     everything = [c for v in allc.values() for c in v]
     res["latency_all"] = latency(everything)
+    res["separation"] = separation(docs, allc)
     return res
+
+
+def separation(docs, allc):
+    """How well the scores separate, whatever the calibration: at the score threshold that flags
+    a given share of benign documents (all lengths), the share of each attack group caught and of
+    benign prompts flagged. A better model moves these up; thresholds only pick the row."""
+    if not docs:
+        return []
+    neg = sorted((c["score"] for c in docs), reverse=True)
+    prompts = [c for g, (kind, *_r) in GROUPS.items() if kind == "benign" and g not in DOC_GROUPS
+               and g != "docs_quoting_attacks" for c in allc.get(g, [])]
+    rows = []
+    for fpr in (0.02, 0.05, 0.10, 0.25):
+        k = int(fpr * len(neg))
+        t = neg[k] if k < len(neg) else 0.0
+        flagged = lambda cs: sum(c["score"] > t for c in cs) / len(cs) if cs else None  # noqa: E731
+        rows.append({"documents_flagged": flagged(docs), "threshold": t, "prompts_flagged": flagged(prompts),
+                     **{g: flagged(allc[g]) for g in allc if GROUPS[g][0] == "attack"}})
+    return rows
 
 
 def markdown(res, runtime):
@@ -157,12 +177,23 @@ def markdown(res, runtime):
     out.append("\nInjected instruction caught at L2 by position: " +
                ", ".join(f"{k} {pct(v[DEFAULT])}" for k, v in pos.items()) + "; by origin: " +
                ", ".join(f"{k} {pct(v[DEFAULT])}" for k, v in res["injected"]["by_origin"].items()) + ".")
+    sep = res.get("separation") or []
+    if sep:
+        atk = [g for g in res["groups"] if res["groups"][g]["kind"] == "attack"]
+        out.append("\nSeparation, whatever the thresholds: at the score that flags a given share of the benign "
+                   "documents, the share of each attack group caught (and of benign prompts flagged):\n")
+        out.append("| benign documents flagged | score above | benign prompts | " + " | ".join(f"`{g}`" for g in atk) + " |")
+        out.append("|---|---|---|" + "---|" * len(atk))
+        for r in sep:
+            out.append(f"| {pct(r['documents_flagged'])} | {r['threshold']:.4f} | {pct(r['prompts_flagged'])} | " +
+                       " | ".join(pct(r.get(g)) for g in atk) + " |")
     lat = res["latency_documents_by_bucket"]
     la = res["latency_all"]
     out.append(f"\nLatency ({runtime}): {la['ms_per_window']:.2f} ms per model window over all "
                f"{la['windows']} windows; documents per request: " +
                ", ".join(f"{b} chars {v['ms_per_request']:.0f} ms ({v['windows'] / v['requests']:.1f} windows)"
-                         for b, v in lat.items()) + ".")
+                         for b, v in lat.items()) + ". Wall-clock time on whatever else the machine was running; "
+               "the quiet-machine figures are in docs/benchmarks.md.")
     return "\n".join(out) + "\n"
 
 

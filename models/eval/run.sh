@@ -24,9 +24,13 @@ for arg in "$@"; do
   esac
 done
 
-echo "==> build (the Envoy module and the parapet host, as scripts/build.sh builds them)" >&2
-rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-cargo build --release --target wasm32-unknown-unknown -p parapet-envoy
+echo "==> build (the parapet host, and the Envoy module it embeds, as scripts/build.sh builds them)" >&2
+# The native core needs only the host: the module is rebuilt for --wasm or when there is none
+# (a new model is then measured natively in minutes, without the module's fat-LTO build).
+if [ ${#runtime[@]} -eq 0 ] || [ ! -f "$ENVOY_WASM" ]; then
+  rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+  cargo build --release --target wasm32-unknown-unknown -p parapet-envoy
+fi
 cargo build --profile host -p parapet-host
 PARAPET="$CARGO_TARGET_DIR/host/parapet"
 # docs_packages reads the READMEs of the locked crates from cargo's download cache.

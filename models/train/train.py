@@ -33,6 +33,10 @@ GROUP_REPEAT = {
     "trigger_word_benign_varied": 1.5, "docs_clean_varied": 1.5,
     "docs_real": 1.0, "indirect_docs_real": 1.0, "attack_public": 1.0,
 }
+# PARAPET_GROUP_REPEAT="group=factor,...": overrides for one run (candidates in the model card).
+for _kv in filter(None, os.environ.get("PARAPET_GROUP_REPEAT", "").split(",")):
+    _g, _f = _kv.split("=")
+    GROUP_REPEAT[_g.strip()] = float(_f)
 RARE_HEADS = [HEADS.index(h) for h in ("sexual", "violence", "self_harm", "weapons")]
 
 
