@@ -24,13 +24,13 @@ import random
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HEADS, SEED, WORK_DIR, load_examples, load_tokenizer, teacher_dir, with_special  # noqa: E402
+from train import tokenize_all  # noqa: E402
 
 LAYERS, D, N_HEADS, FFN = 6, 384, 12, 1536
 
@@ -136,18 +136,7 @@ def main():
     train = [e for e in load_examples() if e["split"] == "train"]
     rng.shuffle(train)
     t0 = time.time()
-    encs = tok.encode_batch([e["text"][:20000] for e in train], add_special_tokens=False)
-    for e, enc in zip(train, encs):
-        e["ids"] = enc.ids
-        e["inj_tok"] = None
-        if e.get("inj"):
-            c = e["text"].find(e["inj"])
-            if 0 <= c < 20000:
-                c_end = c + len(e["inj"])
-                t_a = next((i for i, (x, y) in enumerate(enc.offsets) if y > c), None)
-                t_b = next((i for i, (x, y) in enumerate(enc.offsets) if x >= c_end), len(enc.ids))
-                if t_a is not None:
-                    e["inj_tok"] = (t_a, t_b)
+    tokenize_all(tok, train)  # the student's tokenization, injection spans included
     print(f"tokenized {len(train)} training examples in {time.time() - t0:.0f} s", flush=True)
 
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
