@@ -130,7 +130,53 @@ def jaccard(a, b):
 
 def name_of_kind(kind):
     return {"doc_tech": "docs_benign_multilingual", "doc_llm": "docs_benign_llm_topics", "code": "code_benign",
-            "prose": "prose_long_benign"}[kind] + "_injected"
+            "prose": "prose_long_benign", "doc_pkg": "venv_package_docs"}[kind] + "_injected"
+
+
+# Document languages -> the written instructions' language codes.
+LANG_OF_DOC = {"zh": "zh-cn", "pt": "pt-br"}
+
+
+def written_injections():
+    """models/train/ml_inj/<lang>.json, written for training by writers who never saw the
+    yardstick's corpus: instructions aimed at the AI that reads a document, and imperative text
+    aimed at a human reader, per language. {"attacks"|"benign": {(split, lang): [rows]}}; 20% of
+    each language's rows, by a hash of the text, go to validation."""
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ml_inj")
+    out = {"attacks": {}, "benign": {}}
+    for name in sorted(os.listdir(here)) if os.path.isdir(here) else []:
+        if not name.endswith(".json"):
+            continue
+        with open(os.path.join(here, name), encoding="utf-8") as f:
+            data = json.load(f)
+        for part in ("attacks", "benign"):
+            for w in data[part]:
+                sp = "val" if h01(w["text"], "written") < 0.2 else "train"
+                out[part].setdefault((sp, data["lang"]), []).append(dict(w, lang=data["lang"]))
+    return out
+
+
+def venv_package_docs():
+    """Licences, notices and package descriptions of the training venv's wheels (*.dist-info):
+    real text for human readers that the first teacher took for attacks ("shall be licensed as
+    above, without any additional terms or conditions", "permission is hereby granted"). The venv
+    is installed from the pinned lock (requirements.txt), so the set is the same on every machine.
+    Python packages, not the Rust crates whose READMEs the yardstick holds out."""
+    import sysconfig
+    site = sysconfig.get_paths()["purelib"]
+    out = []
+    for info in sorted(d for d in os.listdir(site) if d.endswith(".dist-info")):
+        for root, _dirs, files in os.walk(os.path.join(site, info)):
+            for f in sorted(files):
+                if re.match(r"(LICEN[CS]E|COPYING|NOTICE|AUTHORS|METADATA)", f, re.I):
+                    path = os.path.join(root, f)
+                    try:
+                        text = open(path, encoding="utf-8").read()
+                    except (OSError, UnicodeDecodeError):
+                        continue
+                    if text.strip():
+                        out.append({"doc_id": os.path.relpath(path, site), "text": text, "lang": "en"})
+    return out
 
 
 def split_sentences(text):
@@ -401,9 +447,14 @@ def main():
             labels = lab(prompt_attack=0) if kind == "prose" else benign()
             add(r["text"], labels, name, "realdoc:" + kind, sp, "docs_real", kind, r.get("lang", "en"))
             real_docs[sp].append((kind, r))
+    for r in venv_package_docs():
+        sp = "val" if h01(r["doc_id"], "realdoc") < 0.15 else "train"
+        add(r["text"], benign(), "venv_package_docs", "realdoc:doc_pkg", sp, "docs_real", "doc_pkg", "en")
+        real_docs[sp].append(("doc_pkg", r))
     # The same documents with one generated instruction aimed at the AI reader (start, middle or
     # end): a window over the instruction is a positive, the rest of the document a negative.
     fams = list(G.INDIRECT_INSTR.items())
+    written = written_injections()
     for sp, docs in real_docs.items():
         for kind, r in docs:
             if h01(r["doc_id"], "realdoc_inj") >= 0.4:
@@ -413,17 +464,35 @@ def main():
                 fam, templates = rng.choice([(f, t) for f, t in fams if (f in HOLD) == (sp == "val")])
             pay = rng.choice(G.payloads_for(fam, HOLD))
             instr = G._fill(rng.choice(templates), pay)
+            # Half the documents in a language the written instructions cover get one of those
+            # instead (the generator's are English only).
+            own = written["attacks"].get((sp, LANG_OF_DOC.get(r.get("lang"), r.get("lang"))))
+            if own and h01(r["doc_id"], "realdoc_written") < 0.5:
+                w = own[int(h01(r["doc_id"], "realdoc_pick") * len(own))]
+                fam, instr, pay = "written_" + w["family"], w["text"], None
             if kind == "code":
                 instr = rng.choice(["# ", "// ", "/* "]) + instr
             pos = rng.choice(["start", "middle", "end"])
             parts = G.embed(r["text"].split("\n\n"), instr, pos, rng)
-            add("\n\n".join(parts), lab(**G.attack_labels(pay)), name_of_kind(kind), "gen_in_realdoc:" + fam, sp,
+            add("\n\n".join(parts), lab(**G.attack_labels(pay)) if pay is not None else lab(prompt_attack=1),
+                name_of_kind(kind), "gen_in_realdoc:" + fam, sp,
                 "indirect_docs_real", "indirect_" + kind + "_" + pos, r.get("lang", "en"), inj=instr)
     # Public attacks of the families the yardstick does not hold out (encodings, exfiltration,
     # XSS, obfuscation, code injection, role-play, adversarial suffixes); split by garak probe.
     for r in load(data_dir, "attacks_public"):
         sp = "val" if h01(r["probe"], "apub") < 0.2 else "train"
         add(r["text"], lab(prompt_attack=1), "attacks_public", "apub:" + r["probe"], sp, "attack_public", r["family"])
+
+    # The written instructions on their own: attacks aimed at the reading AI, and imperative text
+    # aimed at a human reader (installation steps, contribution rules) that must pass.
+    for (sp, lang), rows in sorted(written["attacks"].items()):
+        for w in rows:
+            add(w["text"], lab(prompt_attack=1), "multilingual_injections", "written:" + w["family"], sp,
+                "written_injections", w["family"], lang)
+    for (sp, lang), rows in sorted(written["benign"].items()):
+        for w in rows:
+            add(w["text"], benign(), "multilingual_injections", "written_benign:" + w["kind"], sp,
+                "written_benign_instructions", w["kind"], lang)
 
     # ---------------- dedup ----------------
     seen_train = {}

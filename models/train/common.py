@@ -4,7 +4,6 @@ import json
 import os
 import random
 
-import numpy as np
 
 HEADS = ["prompt_attack", "hate", "sexual", "violence", "self_harm", "weapons", "crime"]
 SEED = 20241121
@@ -50,6 +49,7 @@ def shipped_tokenizer_json():
 
 
 def seed_all(seed=SEED):
+    import numpy as np  # here, so the pure-Python helpers (distil.py) import without numpy
     import torch
     random.seed(seed)
     np.random.seed(seed)

@@ -17,6 +17,7 @@ with the values sentence-transformers gives for this model (0.0677, 0.0634, 0.04
 0.0374).
 """
 import argparse
+import itertools
 import json
 import math
 import os
@@ -29,8 +30,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import HEADS, SEED, WORK_DIR, load_examples, load_tokenizer, teacher_dir, with_special  # noqa: E402
-from train import tokenize_all  # noqa: E402
+from common import HEADS, REPO, SEED, WORK_DIR, load_examples, load_tokenizer, teacher_dir, with_special  # noqa: E402
+from train import sampling_weights, tokenize_all  # noqa: E402
 
 LAYERS, D, N_HEADS, FFN = 6, 384, 12, 1536
 
@@ -105,14 +106,170 @@ def window(e, rng, win):
     return ids[s:s + win]
 
 
+def score_windows(model, wins, budget=64 * 128):
+    """prompt_attack..crime probabilities of token windows (content ids), batched by length."""
+    order = sorted(range(len(wins)), key=lambda i: len(wins[i]))
+    out = [None] * len(wins)
+    model.eval()
+    with torch.no_grad():
+        i = 0
+        while i < len(order):
+            L = len(wins[order[min(len(order) - 1, i + 63)]]) + 2
+            n = max(1, min(64, budget // L))
+            idx = order[i:i + n]
+            L = max(len(wins[j]) for j in idx) + 2
+            ids = torch.zeros(len(idx), L, dtype=torch.long)
+            am = torch.zeros(len(idx), L, dtype=torch.long)
+            for r, j in enumerate(idx):
+                w = with_special(wins[j])
+                ids[r, :len(w)] = torch.tensor(w)
+                am[r, :len(w)] = 1
+            p = torch.sigmoid(model(ids, am)).tolist()
+            for r, j in enumerate(idx):
+                out[j] = p[r]
+            i += len(idx)
+    return out
+
+
+def yardstick(model, tok, work, win, stride, cases="cases-teacher"):
+    """Scores every case of the yardstick (each message cut into windows of `win` tokens every
+    `stride`; a case's score is its highest window) and prints how well the teacher separates:
+    the report's separation table, and the documents flagged per length at its thresholds. The
+    teacher is not calibrated (it is not shipped): thresholds here are those that flag a share
+    of the benign documents, the same threshold-free view the student's card gives."""
+    sys.path.insert(0, os.path.join(REPO, "models", "eval"))
+    import report
+    cases_dir = os.path.join(work, cases)
+    os.makedirs(cases_dir, exist_ok=True)
+    t_all = time.time()
+    for group in sorted(report.GROUPS):
+        path = os.path.join(work, "sets", group + ".jsonl")
+        if not os.path.exists(path):
+            continue
+        reqs = [json.loads(x) for x in open(path, encoding="utf-8")]
+        wins, owner = [], []
+        for k, r in enumerate(reqs):
+            for m in r["messages"]:
+                ids = tok.encode(m["content"], add_special_tokens=False).ids
+                starts = range(0, max(1, len(ids) - win + stride), stride) if len(ids) > win else [0]
+                for s in starts:
+                    wins.append(ids[s:s + win])
+                    owner.append(k)
+        t0 = time.time()
+        probs = score_windows(model, wins)
+        ms = 1000 * (time.time() - t0) / max(1, len(wins))
+        per = [[] for _ in reqs]
+        for k, p in zip(owner, probs):
+            per[k].append(round(p[0], 5))
+        with open(os.path.join(cases_dir, group + ".jsonl"), "w", encoding="utf-8") as f:
+            for r, ws in zip(reqs, per):
+                f.write(json.dumps({"label": r["label"], "score": max(ws), "windows": len(ws), "ms": ms * len(ws),
+                                    "level": None, "window_scores": ws}) + "\n")
+        print(f"  {group:24s} {len(reqs):5d} cases {len(wins):6d} windows {ms:6.1f} ms/window", flush=True)
+    print(f"scored in {(time.time() - t_all) / 60:.1f} min", flush=True)
+    print(teacher_report(work, cases))
+
+
+def score_train(model, tok, out, step):
+    """The distillation stage's input: the teacher's 7 probabilities for each training example's
+    fixed student windows (`distil.student_windows`), keyed by a hash of the window's token ids
+    so the student looks them up whatever order it reads them in. A student window longer than
+    the teacher's is scored as its two halves (plus a teacher window centred on an injected
+    instruction that straddles them) and takes their highest probability per head, as the
+    runtime aggregates windows."""
+    from distil import pack, student_windows, window_key
+    train = [e for e in load_examples() if e["split"] == "train"]
+    t0 = time.time()
+    tokenize_all(tok, train)
+    keys, subs, owner = {}, [], []
+    for e in train:
+        for s, w in student_windows(e):
+            k = window_key(w)
+            if k in keys:
+                continue
+            keys[k] = len(keys)
+            half = (len(w) + 1) // 2
+            parts = [w] if len(w) <= 127 else [w[:half], w[half:]]
+            if len(w) > 127 and e.get("inj_tok"):
+                a0, a1 = e["inj_tok"][0] - s, e["inj_tok"][1] - s
+                if a0 < half < a1:
+                    c = max(0, min(len(w) - 126, (a0 + a1) // 2 - 63))
+                    parts.append(w[c:c + 126])
+            for p in parts:
+                subs.append(p)
+                owner.append(keys[k])
+    print(f"{len(train)} examples, {len(keys)} student windows, {len(subs)} teacher windows "
+          f"({time.time() - t0:.0f} s)", flush=True)
+    t0 = time.time()
+    probs = [[0.0] * len(HEADS) for _ in keys]
+    chunk = 4096
+    for i in range(0, len(subs), chunk):
+        for o, p in zip(owner[i:i + chunk], score_windows(model, subs[i:i + chunk])):
+            probs[o] = [max(x, y) for x, y in zip(probs[o], p)]
+        done = min(len(subs), i + chunk)
+        print(f"  {done}/{len(subs)} teacher windows, {done / (time.time() - t0):.1f}/s", flush=True)
+    minutes = (time.time() - t0) / 60
+    by_key = dict(zip(keys, probs))
+    pack(out, by_key, {"teacher_step": step, "heads": HEADS, "examples": len(train), "student_windows": len(keys),
+                       "teacher_windows": len(subs), "scoring_minutes": round(minutes, 1),
+                       "threads": torch.get_num_threads()})
+    print(f"wrote {out}.bin.gz ({len(keys)} windows) in {minutes:.1f} min", flush=True)
+
+
+def teacher_report(work, cases):
+    """Threshold-free tables from a cases directory whose lines carry scores (no levels)."""
+    sys.path.insert(0, os.path.join(REPO, "models", "eval"))
+    import report
+    allc = {}
+    for g in report.GROUPS:
+        p = os.path.join(work, cases, g + ".jsonl")
+        if os.path.exists(p):
+            meta = [json.loads(x) for x in open(os.path.join(work, "sets", g + ".meta.jsonl"), encoding="utf-8")]
+            cs = [json.loads(x) for x in open(p, encoding="utf-8")]
+            for m, c in zip(meta, cs):
+                c.update(m)
+            allc[g] = cs
+    docs = [c for g in report.DOC_GROUPS for c in allc.get(g, [])]
+    sep = report.separation(docs, allc)
+    atk = [g for g in allc if report.GROUPS[g][0] == "attack"]
+    ben = [g for g in allc if report.GROUPS[g][0] == "benign" and g not in report.DOC_GROUPS]
+    lines = ["| benign docs flagged | score above | " + " | ".join(f"`{g}`" for g in ben + atk) + " |",
+             "|---|---|" + "---|" * (len(ben) + len(atk))]
+    for r in sep:
+        t = r["threshold"]
+        rate = lambda cs: sum(c["score"] > t for c in cs) / len(cs)  # noqa: E731
+        lines.append(f"| {100 * r['documents_flagged']:.1f}% | {t:.4f} | " +
+                     " | ".join(f"{100 * rate(allc[g]):.1f}%" for g in ben + atk) + " |")
+    lines.append("")
+    lines.append("| benign docs flagged (all lengths) | " + " | ".join(f"{b} chars" for b in (1000, 3000, 10000, 30000))
+                 + " | injected, by length |")
+    lines.append("|---|---|---|---|---|---|")
+    for r in sep:
+        t = r["threshold"]
+        cells = []
+        for b in (1000, 3000, 10000, 30000):
+            d = [c for c in docs if c["bucket"] == b]
+            cells.append(f"{100 * sum(c['score'] > t for c in d) / max(1, len(d)):.1f}%")
+        inj = [c for c in allc.get("docs_injected", [])]
+        by_b = "/".join(f"{100 * sum(c['score'] > t for c in inj if c['bucket'] == b) / max(1, sum(c['bucket'] == b for c in inj)):.0f}"
+                        for b in (1000, 3000, 10000, 30000))
+        lines.append(f"| {100 * r['documents_flagged']:.1f}% | " + " | ".join(cells) + f" | {by_b}% |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-minutes", type=float, default=60.0)
-    ap.add_argument("--steps", type=int, default=6000, help="total optimizer steps of the whole stage (cosine schedule)")
-    ap.add_argument("--bs", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=3500, help="total optimizer steps of the whole stage (cosine schedule)")
+    ap.add_argument("--bs", type=int, default=16, help="token budget per batch = bs x (win + 2); at most 4 x bs windows")
     ap.add_argument("--win", type=int, default=126, help="content tokens per window ([CLS]+126+[SEP] = 128)")
-    ap.add_argument("--lr", type=float, default=3e-5)
+    ap.add_argument("--lr", type=float, default=4e-5)
     ap.add_argument("--save-every", type=int, default=100)
+    ap.add_argument("--yardstick", metavar="WORK", help="score the yardstick's dev sets (WORK/sets, built by "
+                    "models/eval/build_sets.py) with the trained teacher and print its separation; writes WORK/cases-teacher/")
+    ap.add_argument("--score-train", metavar="OUT", help="score the student's distillation windows of every "
+                    "training example with the trained teacher; writes OUT.bin.gz and OUT.json (a committed artifact)")
+    ap.add_argument("--stride", type=int, default=96, help="window stride when scoring (--yardstick)")
     ap.add_argument("--check", action="store_true", help="only compare the encoder with the wheel's reference embedding")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("PARAPET_THREADS", "1")))
@@ -130,6 +287,18 @@ def main():
         print("normalised embedding, first values:", first)
         assert max(abs(x - r) for x, r in zip(first, (0.0677, 0.0634, 0.0488, 0.0793, 0.0374))) < 2e-3, first
         print("teacher encoder matches all-MiniLM-L6-v2")
+        return
+
+    if a.yardstick:
+        st = torch.load(os.path.join(out, "ckpt.pt"), weights_only=False)
+        model.load_state_dict(st["model"])
+        print(f"teacher at step {st['step']}", flush=True)
+        yardstick(model, tok, a.yardstick, a.win, a.stride)
+        return
+    if a.score_train:
+        st = torch.load(os.path.join(out, "ckpt.pt"), weights_only=False)
+        model.load_state_dict(st["model"])
+        score_train(model, tok, a.score_train, st["step"])
         return
 
     rng = random.Random(SEED)
@@ -156,18 +325,38 @@ def main():
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate()}, ckpt + ".tmp")
         os.replace(ckpt + ".tmp", ckpt)
 
+    # The student's sampling weights (PARAPET_GROUP_REPEAT applies).
+    cum = list(itertools.accumulate(sampling_weights(train)))
+
+    def batches():
+        """Length-sorted batches under a token budget: short prompts travel many to a batch, so a
+        step costs about the same whatever the mix (padding was most of the compute)."""
+        pool = rng.choices(train, cum_weights=cum, k=a.bs * 32)
+        items = sorted(((with_special(window(e, rng, a.win)), e["labels"]) for e in pool), key=lambda x: len(x[0]))
+        out, cur = [], []
+        for it in items:
+            if cur and (len(cur) + 1) * len(it[0]) > a.bs * (a.win + 2) or len(cur) >= 4 * a.bs:
+                out.append(cur)
+                cur = []
+            cur.append(it)
+        out.append(cur)
+        rng.shuffle(out)
+        return out
+
     model.train()
     start, windows, log = time.time(), 0, open(os.path.join(out, "log.jsonl"), "a")
+    queue = []
     while step < a.steps and (time.time() - start) / 60 < a.max_minutes:
-        batch = [train[rng.randrange(len(train))] for _ in range(a.bs)]
-        wins = [with_special(window(e, rng, a.win)) for e in batch]
-        L = max(len(w) for w in wins)
-        ids = torch.zeros(len(wins), L, dtype=torch.long)
-        am = torch.zeros(len(wins), L, dtype=torch.long)
-        for i, w in enumerate(wins):
+        if not queue:
+            queue = batches()
+        batch = queue.pop()
+        L = max(len(w) for w, _ in batch)
+        ids = torch.zeros(len(batch), L, dtype=torch.long)
+        am = torch.zeros(len(batch), L, dtype=torch.long)
+        for i, (w, _) in enumerate(batch):
             ids[i, :len(w)] = torch.tensor(w)
             am[i, :len(w)] = 1
-        y = torch.tensor([e["labels"] for e in batch], dtype=torch.float32)
+        y = torch.tensor([lab for _, lab in batch], dtype=torch.float32)
         mask = (y >= 0).float()
         logits = model(ids, am)
         loss = (F.binary_cross_entropy_with_logits(logits, y.clamp(min=0), reduction="none") * mask).sum() / mask.sum().clamp(min=1)
@@ -178,10 +367,11 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        windows += len(wins)
+        windows += len(batch)
         if step % 20 == 0:
             rate = windows / (time.time() - start)
-            rec = {"step": step, "loss": round(loss.item(), 4), "lr": lr_at(step), "windows_per_s": round(rate, 2)}
+            rec = {"step": step, "loss": round(loss.item(), 4), "lr": lr_at(step), "windows_per_s": round(rate, 2),
+                   "minutes": round((time.time() - start) / 60, 1)}
             log.write(json.dumps(rec) + "\n")
             log.flush()
             print(json.dumps(rec), flush=True)

@@ -32,12 +32,25 @@ GROUP_REPEAT = {
     "mod_hate": 0.7, "benign_docs": 0.6, "benign_prompts": 0.7, "mod_rtp": 2.0, "mod_pyrit_scored": 2.0,
     "trigger_word_benign_varied": 1.5, "docs_clean_varied": 1.5,
     "docs_real": 1.0, "indirect_docs_real": 1.0, "attack_public": 1.0,
+    "written_injections": 3.0, "written_benign_instructions": 3.0,
 }
 # PARAPET_GROUP_REPEAT="group=factor,...": overrides for one run (candidates in the model card).
 for _kv in filter(None, os.environ.get("PARAPET_GROUP_REPEAT", "").split(",")):
     _g, _f = _kv.split("=")
     GROUP_REPEAT[_g.strip()] = float(_f)
 RARE_HEADS = [HEADS.index(h) for h in ("sexual", "violence", "self_harm", "weapons")]
+
+
+def sampling_weights(train):
+    """Per example: its group's repeat factor (GROUP_REPEAT, PARAPET_GROUP_REPEAT), four times
+    for a positive of a rare moderation head (head-balanced sampling)."""
+    weights = []
+    for e in train:
+        w = GROUP_REPEAT.get(e["group"], 1.0)
+        if any(e["labels"][h] == 1 for h in RARE_HEADS):
+            w *= 4.0
+        weights.append(w)
+    return weights
 
 
 def log(*a):
@@ -180,6 +193,10 @@ def main():
     ap.add_argument("--ffn", type=int, default=int(os.environ.get("PARAPET_FFN", 512)))
     ap.add_argument("--teacher", default=os.environ.get("PARAPET_TEACHER", ""),
                     help="distil: an int8/f32 ONNX guard model whose sigmoid scores are soft targets for every head")
+    ap.add_argument("--teacher-scores", default=os.environ.get("PARAPET_TEACHER_SCORES", ""),
+                    help="distil from a committed artifact of teacher logits (teacher.py --score-train; path without "
+                    ".bin.gz): every example trains on its fixed window (distil.student_windows) with the stored soft "
+                    "targets; a window without a stored score learns from its hard labels only")
     ap.add_argument("--kd", type=float, default=float(os.environ.get("PARAPET_KD", 0.5)),
                     help="weight of the soft (teacher) loss; the hard-label loss gets 1 - kd")
     ap.add_argument("--limit", type=int, default=0, help="debug: use only N train examples")
@@ -231,20 +248,28 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model params {n_params:,}")
 
-    # head-balanced sampling weights
-    weights = []
-    for e in train:
-        w = GROUP_REPEAT.get(e["group"], 1.0)
-        if any(e["labels"][h] == 1 for h in RARE_HEADS):
-            w *= 4.0
-        weights.append(w)
+    weights = sampling_weights(train)
+
+    stored = {}
+    if args.teacher_scores:
+        from distil import student_windows, unpack, window_key
+        table = unpack(args.teacher_scores)
+        for i, e in enumerate(train):
+            w = student_windows(e)[0][1]
+            lg = table.get(window_key(w))
+            if lg is not None:
+                stored[i] = (w, torch.sigmoid(torch.tensor(lg)))
+        log(f"teacher scores {args.teacher_scores}: {len(stored)} of {len(train)} training windows (kd weight {args.kd})")
 
     def epoch_items():
         items = []
-        for e, w in zip(train, weights):
+        for i, (e, w) in enumerate(zip(train, weights)):
             k = int(w) + (1 if rng.random() < w - int(w) else 0)
             for _ in range(k):
-                items.append((train_window(e, rng), e["labels"], e["group"] not in kd_skip))
+                if i in stored:
+                    items.append((stored[i][0], e["labels"], e["group"] not in kd_skip, stored[i][1]))
+                else:
+                    items.append((train_window(e, rng), e["labels"], False if stored else e["group"] not in kd_skip, None))
         return items
 
     val_sub = random.Random(SEED + 1).sample(val, min(4000, len(val)))  # per-epoch progress only
@@ -289,10 +314,12 @@ def main():
             logits = model(ids, am)
             mask = (y >= 0).float()
             loss = (F.binary_cross_entropy_with_logits(logits, y.clamp(min=0), reduction="none") * mask).sum() / mask.sum().clamp(min=1)
-            if teacher is not None:
+            if teacher is not None or stored:
                 # groups in PARAPET_KD_SKIP_GROUPS learn from their hard labels only (where the teacher is wrong)
                 kd_on = torch.tensor([float(x[2]) for x in b]).unsqueeze(1)
-                soft = (F.binary_cross_entropy_with_logits(logits, teacher_probs(b), reduction="none") * kd_on).sum() / (kd_on.sum() * len(HEADS)).clamp(min=1)
+                target = (torch.stack([x[3] if x[3] is not None else torch.zeros(len(HEADS)) for x in b]) if stored
+                          else teacher_probs(b))
+                soft = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * kd_on).sum() / (kd_on.sum() * len(HEADS)).clamp(min=1)
                 loss = (1.0 - args.kd) * loss + args.kd * soft
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -325,8 +352,8 @@ def main():
                    "samples_per_epoch": n_per_epoch, "steps": step, "pca_variance_kept": var_kept,
                    "train_examples": len(train), "val_examples": len(val), "train_seconds": time.time() - t_start,
                    "history": history, "seed": SEED, "threads": torch.get_num_threads(),
-                   "warm_start_from": args.init or None, "teacher": args.teacher or None, "kd": args.kd if args.teacher else None,
-                   "drop_groups": sorted(drop), "kd_skip_groups": sorted(kd_skip) if args.teacher else [],
+                   "warm_start_from": args.init or None, "teacher": args.teacher or args.teacher_scores or None, "kd": args.kd if (args.teacher or stored) else None,
+                   "drop_groups": sorted(drop), "kd_skip_groups": sorted(kd_skip) if (args.teacher or stored) else [],
                    "max_len": MAX_LEN, "max_steps": args.steps or None}, f, indent=1)
     log(f"training done in {(time.time() - t_start) / 60:.1f} min")
 

@@ -4,19 +4,12 @@
 # Env: PARAPET_MODE (refit [default] | full | warm; see README), PARAPET_REFIT_BASE, PARAPET_REFIT_HEADS, PARAPET_REFIT_ANCHOR, PARAPET_EPOCHS (default 4), PARAPET_THREADS (default 1: with concurrent cargo builds 2 threads ran 8x slower here), PARAPET_DATA_DIR, PARAPET_WORK_DIR,
 #      PARAPET_SHARED_DATASETS (default <repo>/../shared/datasets), PARAPET_TRAIN_VENV;
 #      full/warm architecture and distillation: PARAPET_D (128), PARAPET_FFN (512), PARAPET_MAX_LEN (256 positions),
-#      PARAPET_TEACHER (an ONNX guard model used as soft targets), PARAPET_KD (0.5), PARAPET_KD_SKIP_GROUPS, PARAPET_DROP_GROUPS,
+#      PARAPET_TEACHER (an ONNX guard model used as soft targets), PARAPET_TEACHER_SCORES (the teacher stage's
+#      committed soft labels, e.g. models/train/teacher-scores; teacher.sh makes them), PARAPET_KD (0.5), PARAPET_KD_SKIP_GROUPS, PARAPET_DROP_GROUPS,
 #      PARAPET_LR; warm: PARAPET_INIT_CHECKPOINT (model.pt or int8-weight ONNX), PARAPET_FT_STEPS;
 #      int8 snap finish: PARAPET_SNAP_STEPS (400), PARAPET_SNAP_DISTIL (1: fit the pre-snap model's scores).
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
-VENV="${PARAPET_TRAIN_VENV:-$HOME/.cache/parapet/train-venv}"
-export PARAPET_DATA_DIR="${PARAPET_DATA_DIR:-$HOME/.cache/parapet/train-data}"
-export PARAPET_WORK_DIR="${PARAPET_WORK_DIR:-$HOME/.cache/parapet/train-work}"
-export PARAPET_SHARED_DATASETS="${PARAPET_SHARED_DATASETS:-$REPO/../shared/datasets}"
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONHASHSEED=0
-export OMP_NUM_THREADS="${PARAPET_THREADS:-1}" MKL_NUM_THREADS="${PARAPET_THREADS:-1}"
-mkdir -p "$PARAPET_DATA_DIR" "$PARAPET_WORK_DIR"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 bash "$HERE/setup.sh"
 PY="nice -n 19 $VENV/bin/python -u"
