@@ -133,10 +133,10 @@ def score_windows(model, wins, budget=64 * 128):
 
 def yardstick(model, tok, work, win, stride, cases="cases-teacher"):
     """Scores every case of the yardstick (each message cut into windows of `win` tokens every
-    `stride`; a case's score is its highest window) and prints how well the teacher separates:
-    the report's separation table, and the documents flagged per length at its thresholds. The
-    teacher is not calibrated (it is not shipped): thresholds here are those that flag a share
-    of the benign documents, the same threshold-free view the student's card gives."""
+    `stride`; a case's score is its highest window) and prints how well the model separates:
+    the report's separation table, and the documents flagged per length at its thresholds. Used
+    for the teacher and for student checkpoints before export (yardstick_torch.py), neither of
+    them calibrated: thresholds here are those that flag a share of the benign documents."""
     sys.path.insert(0, os.path.join(REPO, "models", "eval"))
     import report
     cases_dir = os.path.join(work, cases)
