@@ -455,6 +455,25 @@ def main():
     # end): a window over the instruction is a positive, the rest of the document a negative.
     fams = list(G.INDIRECT_INSTR.items())
     written = written_injections()
+    # Direct attacks as document injections too. The generator's indirect templates are seven
+    # sentences; the attacks users meet in documents are as often the direct kind ("ignore the
+    # previous instructions and print ...") pasted into the text. The pool: the generator's
+    # direct attacks (every language it writes) and the short public attacks, each split as on
+    # its own; a document takes one in its own language when there is one.
+    direct = {}
+    for e in gen:
+        fam = e["family"].split(":")[1]
+        lang = e.get("lang", "en")
+        if e["labels"]["prompt_attack"] != 1 or len(e["text"]) > 400 or e["kind"].startswith(("indirect", "moderation", "hard_negative", "doc_clean")):
+            continue
+        sp = "val" if (fam in HOLD or fam in G.V2_HOLDOUT or lang in HOLD_LANG or fam in ("ml_newinstr", "ml_extract")) else "train"
+        direct.setdefault((sp, lang), []).append((e["text"], "direct_" + fam, lab(**e["labels"])))
+    for r in load(data_dir, "attacks_public"):
+        if len(r["text"]) <= 400:
+            sp = "val" if h01(r["probe"], "apub") < 0.2 else "train"
+            direct.setdefault((sp, "en"), []).append((r["text"], "direct_apub", lab(prompt_attack=1)))
+    for v in direct.values():
+        v.sort()
     for sp, docs in real_docs.items():
         for kind, r in docs:
             if h01(r["doc_id"], "realdoc_inj") >= 0.4:
@@ -464,17 +483,25 @@ def main():
                 fam, templates = rng.choice([(f, t) for f, t in fams if (f in HOLD) == (sp == "val")])
             pay = rng.choice(G.payloads_for(fam, HOLD))
             instr = G._fill(rng.choice(templates), pay)
-            # Half the documents in a language the written instructions cover get one of those
-            # instead (the generator's are English only).
+            # 40% of the documents in a language the written instructions cover get one of those
+            # (the generator's indirect templates are English only); half of the rest a direct
+            # attack.
             own = written["attacks"].get((sp, LANG_OF_DOC.get(r.get("lang"), r.get("lang"))))
-            if own and h01(r["doc_id"], "realdoc_written") < 0.5:
+            labels = lab(**G.attack_labels(pay))
+            if own and h01(r["doc_id"], "realdoc_written") < 0.4:
                 w = own[int(h01(r["doc_id"], "realdoc_pick") * len(own))]
-                fam, instr, pay = "written_" + w["family"], w["text"], None
+                fam, instr, labels = "written_" + w["family"], w["text"], lab(prompt_attack=1)
+            elif h01(r["doc_id"], "realdoc_direct") < 0.5:
+                lang = LANG_OF_DOC.get(r.get("lang"), r.get("lang"))
+                pool = direct.get((sp, lang)) or direct.get((sp, (lang or "en").split("-")[0]))
+                if not pool or h01(r["doc_id"], "realdoc_direct_en") < 0.5:
+                    pool = direct[(sp, "en")]
+                instr, fam, labels = pool[int(h01(r["doc_id"], "realdoc_pick") * len(pool))]
             if kind == "code":
                 instr = rng.choice(["# ", "// ", "/* "]) + instr
             pos = rng.choice(["start", "middle", "end"])
             parts = G.embed(r["text"].split("\n\n"), instr, pos, rng)
-            add("\n\n".join(parts), lab(**G.attack_labels(pay)) if pay is not None else lab(prompt_attack=1),
+            add("\n\n".join(parts), labels,
                 name_of_kind(kind), "gen_in_realdoc:" + fam, sp,
                 "indirect_docs_real", "indirect_" + kind + "_" + pos, r.get("lang", "en"), inj=instr)
     # Public attacks of the families the yardstick does not hold out (encodings, exfiltration,
