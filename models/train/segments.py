@@ -14,7 +14,6 @@ import gzip
 import json
 import os
 import re
-import sys
 import zlib
 
 import numpy as np
@@ -23,8 +22,6 @@ import torch
 BITS = 20
 MAXSEG = 400
 SPLIT = re.compile(r"(?<=[.!?;:。！？；])\s+|\n+|(?<=[。！？])")
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "eval"))
 
 
 def sentences(text):
