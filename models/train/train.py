@@ -8,6 +8,7 @@
 """
 import argparse
 import collections
+import hashlib
 import json
 import math
 import os
@@ -33,6 +34,7 @@ GROUP_REPEAT = {
     "trigger_word_benign_varied": 1.5, "docs_clean_varied": 1.5,
     "docs_real": 1.0, "indirect_docs_real": 1.0, "attack_public": 1.0,
     "written_injections": 3.0, "written_benign_instructions": 3.0,
+    "hard_negatives": 1.0,
 }
 # PARAPET_GROUP_REPEAT="group=factor,...": overrides for one run (candidates in the model card).
 for _kv in filter(None, os.environ.get("PARAPET_GROUP_REPEAT", "").split(",")):
@@ -199,6 +201,8 @@ def main():
                     "targets; a window without a stored score learns from its hard labels only")
     ap.add_argument("--kd", type=float, default=float(os.environ.get("PARAPET_KD", 0.5)),
                     help="weight of the soft (teacher) loss; the hard-label loss gets 1 - kd")
+    ap.add_argument("--hard-negatives", default=os.environ.get("PARAPET_HARD_NEGATIVES", ""),
+                    help="mine.py's file: extra benign windows of training documents, trained with hard labels only")
     ap.add_argument("--limit", type=int, default=0, help="debug: use only N train examples")
     ap.add_argument("--init", default=os.environ.get("PARAPET_INIT_CHECKPOINT", ""),
                     help="warm start: continue from this checkpoint (model.pt format) instead of PCA init")
@@ -261,6 +265,22 @@ def main():
                 stored[i] = (w, torch.sigmoid(torch.tensor(lg)))
         log(f"teacher scores {args.teacher_scores}: {len(stored)} of {len(train)} training windows (kd weight {args.kd})")
 
+    # Hard negatives (mine.py): benign windows of training documents, with their document's hard
+    # labels and never the teacher's soft ones (the teacher's own false alarms are among them).
+    hard = []
+    if args.hard_negatives:
+        by_key = {}
+        for e in train:
+            if e["group"] == "docs_real":
+                by_key.setdefault(hashlib.sha1(e["text"].encode("utf-8")).hexdigest()[:16], e)
+        spec = json.load(open(args.hard_negatives))
+        for key, start in spec["windows"]:
+            e = by_key.get(key)
+            if e is not None and start < len(e["ids"]):
+                hard.append((e["ids"][start:start + WIN], e["labels"]))
+        log(f"hard negatives {args.hard_negatives}: {len(hard)} of {len(spec['windows'])} windows found "
+            f"(repeat {GROUP_REPEAT['hard_negatives']})")
+
     def epoch_items():
         items = []
         for i, (e, w) in enumerate(zip(train, weights)):
@@ -270,6 +290,10 @@ def main():
                     items.append((stored[i][0], e["labels"], e["group"] not in kd_skip, stored[i][1]))
                 else:
                     items.append((train_window(e, rng), e["labels"], False if stored else e["group"] not in kd_skip, None))
+        hw = GROUP_REPEAT["hard_negatives"]
+        for w, lab in hard:
+            for _ in range(int(hw) + (1 if rng.random() < hw - int(hw) else 0)):
+                items.append((w, lab, False, None))
         return items
 
     val_sub = random.Random(SEED + 1).sample(val, min(4000, len(val)))  # per-epoch progress only
