@@ -24,7 +24,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import WIN, eval_windows, load_examples, load_tokenizer  # noqa: E402
+from common import HEADS, WIN, eval_windows, load_examples, load_tokenizer  # noqa: E402
 from model import Config, GuardModel  # noqa: E402
 from train import collate, log, tokenize_all  # noqa: E402
 
@@ -59,7 +59,7 @@ def main():
     scored = []
     for j in range(0, len(wins), 64):
         chunk = wins[j:j + 64]
-        ids, am, _ = collate([(docs[i]["ids"][s:s + WIN], [-1] * 7) for i, s in chunk])
+        ids, am, _ = collate([(docs[i]["ids"][s:s + WIN], [-1] * len(HEADS)) for i, s in chunk])
         p = torch.sigmoid(model(ids, am))[:, 0].tolist()
         scored += [(pi, i, s) for (i, s), pi in zip(chunk, p)]
     # Highest first; ties broken by key and start so the file is the same on every run.

@@ -272,7 +272,7 @@ def main():
         by_key = {}
         for e in train:
             if e["group"] == "docs_real":
-                by_key.setdefault(hashlib.sha1(e["text"].encode("utf-8")).hexdigest()[:16], e)
+                by_key.setdefault(hashlib.sha1(e["text"].encode("utf-8")).hexdigest()[:16], e)  # mine.text_key
         spec = json.load(open(args.hard_negatives))
         for key, start in spec["windows"]:
             e = by_key.get(key)
