@@ -26,6 +26,11 @@ def window_key(ids):
     return hashlib.sha1(struct.pack("<%di" % len(ids), *ids)).digest()[:8]
 
 
+def text_key(text):
+    """An example's key in mine.py's hard-negative file: the first 16 hex digits of its text's SHA-1."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
 def student_windows(e, win=WIN):
     """[(start, ids)] of one example's distillation windows (content tokens, no specials)."""
     ids = e["ids"]

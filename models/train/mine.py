@@ -10,12 +10,13 @@ adds them back as extra training items with their hard labels (`PARAPET_HARD_NEG
 with the teacher's soft labels: the teacher's own tail is among them.
 
 The output is a compact pointer file, not text: per window the SHA-1 of its example's text
-(first 16 hex digits) and the window's first token, so the shared data stays where it is.
+(first 16 hex digits, `distil.text_key`) and the window's first token, so the shared data stays
+where it is. Rounds accumulate: with `--merge`, an earlier file's windows come first and this
+round adds the ones it does not have; `rounds` says what each round scored and kept.
 
-    python models/train/mine.py --checkpoint $PARAPET_WORK_DIR/model.pt --out FILE [--top 4000]
+    python models/train/mine.py --checkpoint $PARAPET_WORK_DIR/model.pt --out FILE [--top 4000] [--merge EARLIER]
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -25,17 +26,23 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HEADS, WIN, eval_windows, load_examples, load_tokenizer  # noqa: E402
+from distil import text_key  # noqa: E402
 from model import Config, GuardModel  # noqa: E402
 from train import collate, log, tokenize_all  # noqa: E402
-
-
-def text_key(text):
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
 def window_starts(n):
     """First tokens of the runtime's windows over n tokens (common.eval_windows)."""
     return [w[0] for w in eval_windows(list(range(n)))] if n else [0]
+
+
+def merged(earlier, info, windows):
+    """`earlier`'s windows (None: none) followed by this round's new ones, with every round's info."""
+    have = [list(w) for w in earlier["windows"]] if earlier else []
+    seen = {tuple(w) for w in have}
+    new = [w for w in windows if tuple(w) not in seen]
+    rounds = (earlier["rounds"] if earlier else []) + [dict(info, new=len(new))]
+    return {"rounds": rounds, "windows": have + new}
 
 
 @torch.no_grad()
@@ -44,6 +51,7 @@ def main():
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--top", type=int, default=4000, help="how many windows to keep")
+    ap.add_argument("--merge", help="an earlier round's file: its windows first, then this round's new ones")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("PARAPET_THREADS", "1")))
     t0 = time.time()
@@ -68,15 +76,19 @@ def main():
     kinds = {}
     for _, i, _ in keep:
         kinds[docs[i]["kind"]] = kinds.get(docs[i]["kind"], 0) + 1
-    out = {"checkpoint": os.path.basename(os.path.dirname(os.path.abspath(a.checkpoint))),
-           "windows_scored": len(scored), "kept": len(keep), "lowest_kept_score": round(keep[-1][0], 5) if keep else None,
-           "by_kind": dict(sorted(kinds.items())),
-           "windows": [[text_key(docs[i]["text"]), s] for _, i, s in keep]}
+    info = {"checkpoint": os.path.basename(os.path.dirname(os.path.abspath(a.checkpoint))),
+            "windows_scored": len(scored), "kept": len(keep), "lowest_kept_score": round(keep[-1][0], 5) if keep else None,
+            "by_kind": dict(sorted(kinds.items()))}
+    earlier = None
+    if a.merge:
+        with open(a.merge) as f:
+            earlier = json.load(f)
+    out = merged(earlier, info, [[text_key(docs[i]["text"]), s] for _, i, s in keep])
     with open(a.out, "w") as f:
         json.dump(out, f, separators=(",", ":"))
         f.write("\n")
-    log(f"kept {len(keep)} of {len(scored)} windows (score >= {out['lowest_kept_score']}), by kind {out['by_kind']}; "
-        f"{(time.time() - t0) / 60:.1f} min")
+    log(f"kept {len(keep)} of {len(scored)} windows (score >= {info['lowest_kept_score']}, {out['rounds'][-1]['new']} new), "
+        f"by kind {info['by_kind']}; {(time.time() - t0) / 60:.1f} min")
 
 
 if __name__ == "__main__":

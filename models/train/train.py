@@ -8,7 +8,6 @@
 """
 import argparse
 import collections
-import hashlib
 import json
 import math
 import os
@@ -269,11 +268,13 @@ def main():
     # labels and never the teacher's soft ones (the teacher's own false alarms are among them).
     hard = []
     if args.hard_negatives:
+        from distil import text_key
         by_key = {}
         for e in train:
             if e["group"] == "docs_real":
-                by_key.setdefault(hashlib.sha1(e["text"].encode("utf-8")).hexdigest()[:16], e)  # mine.text_key
-        spec = json.load(open(args.hard_negatives))
+                by_key.setdefault(text_key(e["text"]), e)
+        with open(args.hard_negatives) as f:
+            spec = json.load(f)
         for key, start in spec["windows"]:
             e = by_key.get(key)
             if e is not None and start < len(e["ids"]):

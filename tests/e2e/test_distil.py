@@ -11,6 +11,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "models" / "train"))
 import distil  # noqa: E402
+from common import STRIDE  # noqa: E402
 
 
 def example(n, inj=None, text="doc"):
@@ -62,3 +63,22 @@ def test_committed_teacher_scores_are_whole():
     # A teacher worth distilling from says both things: some windows attack, most do not.
     pa = [v[0] for v in got.values()]
     assert 0.02 < sum(x > 0 for x in pa) / len(pa) < 0.5
+
+
+def test_text_key_is_sixteen_hex_digits_of_the_text():
+    k = distil.text_key("Ünïcode document")
+    assert len(k) == 16 and int(k, 16) >= 0
+    assert k == distil.text_key("Ünïcode document") != distil.text_key("Ünïcode document.")
+
+
+def test_committed_hard_negatives_point_at_windows():
+    """train.py finds each window by its document's text_key and first token; mine.py's rounds
+    account for every window, each kept once."""
+    spec = json.loads((ROOT / "models" / "train" / "hard-negatives.json").read_text())
+    wins = spec["windows"]
+    assert wins and len({tuple(w) for w in wins}) == len(wins)
+    for key, start in wins:
+        assert len(key) == 16 and int(key, 16) >= 0
+        assert isinstance(start, int) and start >= 0 and start % STRIDE == 0  # a runtime window
+    assert sum(r["new"] for r in spec["rounds"]) == len(wins)
+    assert all(r["new"] <= r["kept"] <= r["windows_scored"] for r in spec["rounds"])
