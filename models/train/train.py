@@ -303,7 +303,7 @@ def main():
     if args.steps:
         steps_total = args.steps
         args.epochs = math.ceil(args.steps / math.ceil(n_per_epoch / args.bs))
-    warm = min(500, steps_total // 20)
+    warm = max(1, min(500, steps_total // 20))  # at least one step: fewer than 20 steps divided by zero
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.05, 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps_total)))))
