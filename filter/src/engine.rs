@@ -15,7 +15,7 @@ use crate::config::{Action, Config, ConfigError, FailMode, Policy, Setting, Unkn
 use crate::detectors::Finding;
 use crate::error::ApiError;
 use crate::formats::{self, Format};
-use crate::model::{HeadScore, Scores};
+use crate::model::{HeadScore, Reading, Scores};
 use crate::text::{encoded_runs, CharIndex, EncodedRun, NormText};
 use crate::{keys, mask};
 
@@ -247,6 +247,15 @@ fn side(d: &crate::config::PolicyDetector, role: crate::api::Role) -> Option<Set
         crate::api::Role::Assistant => d.output,
         crate::api::Role::Tool => d.tool,
         _ => d.input,
+    }
+}
+
+/// How the guard model reads a message of `role`: tool results (and what the request formats
+/// map to them) as documents, with the calibration's document thresholds; the rest as prompts.
+fn reading_of(role: Role) -> Reading {
+    match role {
+        Role::Tool => Reading::Document,
+        _ => Reading::Prompt,
     }
 }
 
@@ -538,7 +547,10 @@ impl Guard {
         }
         texts
             .into_iter()
-            .map(|(i, t)| model.score_with(t, cutoff).map(|s| (i, s)).map_err(|e| ApiError::new(500, "model_failed", e)))
+            .map(|(i, t)| {
+                let reading = messages.get(i).map_or(Reading::Prompt, |m| reading_of(m.role));
+                model.score_with(t, cutoff, reading).map(|s| (i, s)).map_err(|e| ApiError::new(500, "model_failed", e))
+            })
             .collect()
     }
 

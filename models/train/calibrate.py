@@ -23,10 +23,27 @@ FPRS = {"L1": 0.001, "L2": 0.005, "L3": 0.01, "L4": 0.03}
 # and would otherwise decide the thresholds. Everything else in validation (public held-out sources,
 # v1 generated groups, prompt attacks as moderation negatives) is the calibration set.
 CALIB_EXCLUDE_GROUPS = {"docs_clean_varied", "trigger_word_benign_varied"}
-# Groups whose negatives must each meet the FPR targets on their own (version 3): real documents
-# are a small share of validation, so a threshold at the overall FPR would still flag many of them;
-# each level's threshold is the highest of the overall one and these groups' ones.
-PER_GROUP_FPR = {"prompt_attack": ["docs_real"]}
+# Documents are read with thresholds of their own (`tool_thresholds`; the runtime reads tool
+# results with them): set at the same FPR targets on these groups' negatives alone (real documents,
+# scored as the best of their windows), while the prompt thresholds are set on every other
+# calibration negative. One threshold for both made prompts pay for the documents' many windows.
+DOCUMENT_GROUPS = {"prompt_attack": ["docs_real", "indirect_docs_real"]}
+# A benign document's best-window logit grows with its number of windows (the max of more draws):
+# about 1.1 logits per e-fold on validation's real documents, and the same on held-out ones. The
+# runtime subtracts `tool_window_penalty` x ln(windows) from a tool result's best logit (fitted
+# here as that slope, by least squares on the benign documents), so a document's flag rate does
+# not grow with its length; the tool thresholds are set on the adjusted scores.
+# Prompts: the trigger-word and instruction-like benign groups of validation must also meet
+# their own rates at each level. These groups are generated and in-distribution; on held-out
+# trigger-word prompts the rate runs several times higher, so L2 holds them to 2%, below the
+# 5% the default sensitivity is meant to keep on real ones.
+TRIGGER_GROUPS = {"prompt_attack": ["trigger_word_benign", "trigger_word_benign_varied", "written_benign_instructions",
+                                    "non_english_benign"]}
+TRIGGER_FPRS = {"L1": 0.005, "L2": 0.02, "L3": 0.05, "L4": 0.10}
+# PARAPET_CALIBRATION=single: version 2's rule, which the committed file was made with (train.sh's
+# refit mode): one set of thresholds for every message, each level's the highest of the overall
+# one and the real documents' one; no document fields, no trigger-word rule.
+SINGLE = os.environ.get("PARAPET_CALIBRATION", "roles") == "single"
 LEVELS = ["l1_confident", "l2_very_likely", "l3_likely", "l4_less_likely", "l5_unlikely"]
 
 
@@ -59,6 +76,23 @@ def threshold_at_fpr(neg, fpr):
     return float(np.nextafter(neg[k], np.float32(np.inf)))
 
 
+def logit(p):
+    p = np.clip(p.astype(np.float64), 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def doc_windows(ex):
+    """Runtime windows per validation example (export.py scored each as the best of these)."""
+    import train as T  # noqa: E402 (torch: only needed here)
+    from common import eval_windows, load_tokenizer  # noqa: E402
+    T.tokenize_all(load_tokenizer(), ex)
+    return np.array([len(eval_windows(e["ids"])) for e in ex], dtype=np.float64)
+
+
 def main():
     ex = [e for e in load_examples() if e["split"] == "val"]
     scores = np.load(os.path.join(WORK_DIR, "val_scores_int8.npy"))
@@ -71,23 +105,60 @@ def main():
                            "l3_likely if >= L3, l4_less_likely if >= L4, else l5_unlikely; sensitivity Lk flags when score >= thresholds.Lk",
              "score": "sigmoid(logit) of the head; for long texts the max over windows of <= 256 tokens",
              "per_head": {}}
+    if not SINGLE:
+        calib["tool_window_penalty"] = ("a tool result's best-window logit minus this times ln(its windows) is its score; "
+                                        "fitted on validation's benign real documents")
+        calib["tool_thresholds"] = ("where a head has them, messages of role tool (tool results, retrieved documents) are read "
+                                    "with them instead of thresholds: set at the same FPR targets on real documents (validation "
+                                    "groups " + ", ".join(DOCUMENT_GROUPS["prompt_attack"]) + "), the thresholds on every other negative")
     metrics = {"calibration_set": "validation split without the generated over-defense probe groups " + ", ".join(sorted(CALIB_EXCLUDE_GROUPS)),
                "per_head": {}, "per_group": {}, "per_language": {}}
-    for h, name in enumerate(HEADS):
-        pos, neg = scores[cal & (Y[:, h] == 1), h], scores[cal & (Y[:, h] == 0), h]
+    def at_fprs(neg, also=None):
         thr, prev = {}, 1.0
-        groups = [cal & (Y[:, h] == 0) & np.array([e["group"] == g for e in ex]) for g in PER_GROUP_FPR.get(name, [])]
         for L, f in FPRS.items():
-            t = max([threshold_at_fpr(neg, f)] + [threshold_at_fpr(scores[g, h], f) for g in groups if g.any()])
+            t = threshold_at_fpr(neg, f)
+            if also is not None and len(also):
+                t = max(t, threshold_at_fpr(also, TRIGGER_FPRS[L]))
             t = min(t, prev)  # monotone: L1 >= L2 >= L3 >= L4
             thr[L] = round(float(t), 6)
             prev = t
+        return thr
+
+    windows = None
+    for h, name in enumerate(HEADS):
+        docs = np.array([e["group"] in DOCUMENT_GROUPS.get(name, ()) for e in ex])
+        trig = np.array([e["group"] in TRIGGER_GROUPS.get(name, ()) for e in ex])
+        pos, neg = scores[cal & (Y[:, h] == 1), h], scores[cal & (Y[:, h] == 0), h]
+        if SINGLE:
+            thr = at_fprs(neg)
+            for L in FPRS:
+                if docs.any():
+                    thr[L] = max(thr[L], round(float(threshold_at_fpr(scores[cal & docs & (Y[:, h] == 0), h], FPRS[L])), 6))
+            for a, b in zip(list(FPRS)[1:], list(FPRS)):
+                thr[a] = min(thr[a], thr[b])
+            docs = np.zeros_like(docs)
+        else:
+            thr = at_fprs(scores[cal & ~docs & (Y[:, h] == 0), h], scores[trig & (Y[:, h] == 0), h] if trig.any() else None)
         calib["per_head"][name] = {
             "thresholds": thr,
             "level_boundaries": {"l1_confident": thr["L1"], "l2_very_likely": thr["L2"], "l3_likely": thr["L3"],
                                  "l4_less_likely": thr["L4"], "l5_unlikely": 0.0},
             "validation_negatives": int(len(neg)), "validation_positives": int(len(pos)),
         }
+        if docs.any():
+            if windows is None:
+                windows = doc_windows(ex)
+            dsel = cal & docs & (Y[:, h] == 0)
+            n, lg = windows[dsel], logit(scores[dsel, h])
+            slope = float(np.polyfit(np.log(n), lg, 1)[0])
+            pen = round(max(slope, 0.0), 3)
+            adjusted = sigmoid(lg - pen * np.log(n))
+            calib["per_head"][name]["tool_thresholds"] = at_fprs(adjusted)
+            calib["per_head"][name]["tool_window_penalty"] = pen
+            calib["per_head"][name]["tool_validation_negatives"] = int(dsel.sum())
+            # the documents read as the runtime reads them, for the metrics below
+            doc_rows = np.where(docs)[0]
+            scores[doc_rows, h] = sigmoid(logit(scores[doc_rows, h]) - pen * np.log(windows[doc_rows]))
         hm = {"auc": auc(pos, neg), "n_pos": int(len(pos)), "n_neg": int(len(neg)), "at": {}}
         for L in FPRS:
             t = thr[L]
@@ -111,13 +182,14 @@ def main():
             if len(pos) == 0 and len(neg) == 0:
                 continue
             allneg = scores[Y[:, h] == 0, h]
-            d = {"n_pos": int(len(pos)), "n_neg": int(len(neg))}
+            reading = "tool_thresholds" if g in DOCUMENT_GROUPS.get(name, ()) and "tool_thresholds" in calib["per_head"][name] else "thresholds"
+            d = {"n_pos": int(len(pos)), "n_neg": int(len(neg)), "read_with": reading}
             if len(pos) and len(neg):
                 d["auc_within_group"] = auc(pos, neg)
             if len(pos):
                 d["auc_vs_all_val_negatives"] = auc(pos, allneg)
             for L in FPRS:
-                t = calib["per_head"][name]["thresholds"][L]
+                t = calib["per_head"][name][reading][L]
                 if len(pos):
                     d[f"tpr@{L}"] = float((pos >= t).mean())
                 if len(neg):
@@ -180,13 +252,17 @@ def main():
     for i, e in enumerate(ex):
         if e["labels"][0] == 0:
             src[e["group"] + "/" + e["source"]].append(i)
+    pa = calib["per_head"]["prompt_attack"]
+
+    def pa_thr(group, L):
+        return pa["tool_thresholds" if group in DOCUMENT_GROUPS["prompt_attack"] and "tool_thresholds" in pa else "thresholds"][L]
     metrics["prompt_attack_negatives_by_group_source"] = {
-        k: {"n": len(v), **{f"fpr@{L}": float((scores[np.array(v), 0] >= calib["per_head"]["prompt_attack"]["thresholds"][L]).mean()) for L in FPRS}}
+        k: {"n": len(v), **{f"fpr@{L}": float((scores[np.array(v), 0] >= pa_thr(k.split("/")[0], L)).mean()) for L in FPRS}}
         for k, v in sorted(src.items())}
     metrics["prompt_attack_by_family"] = {}
     for f, idx in sorted(fam.items()):
         s = scores[np.array(idx), 0]
-        metrics["prompt_attack_by_family"][f] = {"n": len(idx), **{f"tpr@{L}": float((s >= calib["per_head"]["prompt_attack"]["thresholds"][L]).mean()) for L in FPRS}}
+        metrics["prompt_attack_by_family"][f] = {"n": len(idx), **{f"tpr@{L}": float((s >= np.array([pa_thr(ex[i]["group"], L) for i in idx])).mean()) for L in FPRS}}
 
     with open(os.path.join(MODELS, "calibration.json"), "w") as f:
         json.dump(calib, f, indent=1)
@@ -252,7 +328,11 @@ def update_card(m, calib):
     for h in HEADS:
         t = calib["per_head"][h]["thresholds"]
         L.append(f"| {h} | " + " | ".join(f"{t[k]:.4f}" for k in FPRS) + " |")
-    L.append("\nBelow the L4 threshold the level is `l5_unlikely`.\n")
+        if "tool_thresholds" in calib["per_head"][h]:
+            t = calib["per_head"][h]["tool_thresholds"]
+            L.append(f"| {h}, tool results | " + " | ".join(f"{t[k]:.4f}" for k in FPRS) + " |")
+    L.append("\nBelow the L4 threshold the level is `l5_unlikely`. Tool results (documents) are read with "
+             "thresholds set on real documents alone (`tool_thresholds`), the other messages with those set on the rest.\n")
     L.append("### prompt_attack per validation group\n")
     L.append("| group | n | pos | neg | AUC vs all val negatives | TPR @L3 (1% FPR) | TPR @L4 | FPR @L3 | FPR @L4 |")
     L.append("|---|---|---|---|---|---|---|---|---|")

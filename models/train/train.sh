@@ -42,6 +42,8 @@ $PY "$HERE/export.py"
 S3=$(stamp export_s)
 echo "{ $S1, $S2, $S2b, $S3, \"total_s\": $(( $(date +%s) - T0 )) }" > "$PARAPET_WORK_DIR/pipeline_timing.json"
 echo "== [5/5] calibrate + metrics"
+# the refit keeps version 2's calibration rule (one set of thresholds); full/warm read documents on their own
+if [ "$MODE" = "refit" ]; then export PARAPET_CALIBRATION="${PARAPET_CALIBRATION:-single}"; fi
 $PY "$HERE/calibrate.py"
 echo "== done in $(( ($(date +%s) - T0) / 60 )) min; artifacts:"
 ls -la "${PARAPET_MODELS_DIR:-$REPO/models}"

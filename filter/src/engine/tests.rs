@@ -634,3 +634,12 @@ fn precomputed_windows_give_the_same_decision_and_are_what_it_uses() {
     let guard_body = serde_json::to_vec(&serde_json::json!({"messages": [{"role": "user", "content": "hello there"}]})).unwrap();
     assert_eq!(g.guard_model_windows(&guard_body, &ctx, false).len(), 1);
 }
+
+#[test]
+fn tool_results_are_read_as_documents_and_the_rest_as_prompts() {
+    // The calibration's document thresholds and window penalty apply to tool results only.
+    assert_eq!(reading_of(Role::Tool), Reading::Document);
+    for role in [Role::User, Role::Assistant, Role::System, Role::Developer] {
+        assert_eq!(reading_of(role), Reading::Prompt, "{role:?}");
+    }
+}

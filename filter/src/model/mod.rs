@@ -4,7 +4,8 @@
 //! This module owns loading (the NNEF graph and int8 blob converted by `build.rs`, plans built
 //! for fixed window sizes), tokenising, windowing long text, and turning logits into the scores
 //! and confidence levels a verdict reports. Calibration (`models/calibration.json`) maps each
-//! sensitivity L1..L4 to a per-head threshold.
+//! sensitivity L1..L4 to a per-head threshold, with a second set for tool results
+//! ([`Reading::Document`]) where the file has one.
 //!
 //! Determinism: wasm and native tract differ by about 1e-6 in a logit. Each logit is therefore
 //! snapped to a 1/256 grid before anything else, and scores are rounded to six decimals, so a
@@ -99,6 +100,18 @@ impl HeadScore {
 /// All heads for one text.
 pub type Scores = [HeadScore; 7];
 
+/// How a text's windows are read. A tool result or retrieved document is long prose written for
+/// a human reader, scored as the best of many windows: where the calibration file has them, it
+/// is read with thresholds set on real documents (`tool_thresholds`) and its best logit pays
+/// `tool_window_penalty` per e-fold of windows, so that its flag rate does not grow with its
+/// length. Prompts are read with `thresholds`. A file without the document fields reads both
+/// alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    Prompt,
+    Document,
+}
+
 #[derive(Deserialize)]
 struct CalibrationFile {
     heads: Vec<String>,
@@ -108,6 +121,12 @@ struct CalibrationFile {
 #[derive(Deserialize)]
 struct HeadCalibration {
     thresholds: Thresholds,
+    /// For [`Reading::Document`]; a head without them reads documents with `thresholds`.
+    #[serde(default)]
+    tool_thresholds: Option<Thresholds>,
+    /// For [`Reading::Document`]: subtracted, times ln(windows), from the best window's logit.
+    #[serde(default)]
+    tool_window_penalty: f64,
 }
 
 #[derive(Deserialize)]
@@ -125,8 +144,7 @@ pub struct Model {
     tokenizer: WordPiece,
     /// (window length incl. `[CLS]`/`[SEP]`, plan), ascending.
     plans: Vec<(usize, Plan)>,
-    /// Per head: thresholds for L1..L4, descending.
-    thresholds: [[f64; 4]; 7],
+    calibration: Calibration,
     /// The opt-in fast first stage (a policy's `first_stage`).
     pub gate: gate::Gate,
 }
@@ -180,7 +198,8 @@ impl Model {
             let plan = typed.set_symbols(&subs).map_err(err)?.into_optimized().map_err(err)?.into_runnable().map_err(err)?;
             plans.push((b, plan));
         }
-        Ok(Model { tokenizer, plans, thresholds: calibration()?, gate: gate::Gate::load().map_err(err)? })
+        let calibration = Calibration::parse(CALIBRATION)?;
+        Ok(Model { tokenizer, plans, calibration, gate: gate::Gate::load().map_err(err)? })
     }
 
     /// Token ids of `text` without `[CLS]`/`[SEP]`.
@@ -190,25 +209,34 @@ impl Model {
         ids
     }
 
-    /// Scores `text`: every window of it, max per head.
+    /// Scores `text` as a prompt: every window of it, max per head.
     pub fn score(&self, text: &str) -> Result<Scores, String> {
-        self.score_with(text, None)
+        self.score_with(text, None, Reading::Prompt)
     }
 
-    /// [`Model::score`]; with a first-stage cut-off only the windows whose gate score reaches it
-    /// run the transformer, the others count as benign. A text none of whose windows pass
-    /// scores 0 (`l5_unlikely`) on every head.
-    pub fn score_with(&self, text: &str, first_stage: Option<i64>) -> Result<Scores, String> {
+    /// [`Model::score`], read as `reading`; with a first-stage cut-off only the windows whose
+    /// gate score reaches it run the transformer, the others count as benign. A text none of
+    /// whose windows pass scores 0 (`l5_unlikely`) on every head.
+    ///
+    /// The score is the best window's; read as a document, a head with a window penalty takes
+    /// `penalty * ln(windows)` off that logit first (every window counts, run or skipped): the
+    /// best of more benign windows is higher only because there are more of them.
+    pub fn score_with(&self, text: &str, first_stage: Option<i64>, reading: Reading) -> Result<Scores, String> {
+        let ids = self.tokenize(text);
+        let spans: Vec<(usize, usize)> = windows(ids.len()).collect();
         let mut best = [f32::NEG_INFINITY; 7];
-        for window in self.windows_of(text, first_stage) {
-            let logits = precomputed(&window).map_or_else(|| self.infer(&window), Ok)?;
+        for window in spans.iter().map(|&(start, end)| ids.get(start..end).unwrap_or_default()) {
+            if first_stage.is_some_and(|t| !self.gate.passes(window, t)) {
+                continue;
+            }
+            let logits = precomputed(window).map_or_else(|| self.infer(window), Ok)?;
             for (b, l) in best.iter_mut().zip(logits) {
                 *b = b.max(l);
             }
         }
         let mut out = [HeadScore { score: 0.0, confidence: Confidence::L5Unlikely }; 7];
         for (h, (o, logit)) in out.iter_mut().zip(best).enumerate() {
-            *o = self.head_score(h, logit);
+            *o = self.head_score_as(h, self.calibration.text_logit(h, logit, spans.len(), reading), reading);
         }
         Ok(out)
     }
@@ -309,23 +337,16 @@ fn run_padded(plan: &Plan, len: usize, content: &[u32]) -> Result<[f32; 7], Stri
 }
 
 impl Model {
-    /// Snaps a logit to the grid, then gives its score and confidence for head `h`.
+    /// Snaps a logit to the grid, then gives its score and confidence for head `h` (a prompt).
     pub fn head_score(&self, h: usize, logit: f32) -> HeadScore {
+        self.head_score_as(h, logit, Reading::Prompt)
+    }
+
+    /// [`Model::head_score`] read as `reading`: the score is the same, the thresholds differ.
+    pub fn head_score_as(&self, h: usize, logit: f32, reading: Reading) -> HeadScore {
         let snapped = f64::from((logit * GRID).round()) / f64::from(GRID);
         let score = (1.0 / (1.0 + (-snapped).exp()) * 1e6).round() / 1e6;
-        let t = self.thresholds.get(h).copied().unwrap_or([f64::INFINITY; 4]);
-        let confidence = if score >= t[0] {
-            Confidence::L1Confident
-        } else if score >= t[1] {
-            Confidence::L2VeryLikely
-        } else if score >= t[2] {
-            Confidence::L3Likely
-        } else if score >= t[3] {
-            Confidence::L4LessLikely
-        } else {
-            Confidence::L5Unlikely
-        };
-        HeadScore { score, confidence }
+        HeadScore { score, confidence: self.calibration.confidence(h, score, reading) }
     }
 
 }
@@ -337,23 +358,80 @@ fn windows(len: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..count).map(move |i| (i * STRIDE, (i * STRIDE + WINDOW).min(len)))
 }
 
-/// Reads the calibration file shipped with the model and checks it names the model's heads.
-fn calibration() -> Result<[[f64; 4]; 7], String> {
-    let c: CalibrationFile = serde_json::from_str(CALIBRATION).map_err(|e| err(format!("calibration.json: {e}")))?;
-    let mut out = [[0f64; 4]; 7];
-    for (h, name) in HEADS.iter().enumerate() {
-        let short = name.trim_start_matches("moderated_content/");
-        if c.heads.get(h).map(String::as_str) != Some(short) {
-            return Err(err(format!("calibration.json heads[{h}] is not {short:?}")));
+/// The calibration file, checked: per head, the thresholds of L1..L4 (descending) for prompts
+/// and for documents, and the documents' window penalty ([`Reading`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    thresholds: [[f64; 4]; 7],
+    tool_thresholds: [[f64; 4]; 7],
+    tool_window_penalty: [f64; 7],
+}
+
+impl Calibration {
+    /// Reads a calibration file and checks it names the model's heads; a head without document
+    /// thresholds reads documents with its prompt ones, without a penalty with none.
+    pub fn parse(json: &str) -> Result<Calibration, String> {
+        let c: CalibrationFile = serde_json::from_str(json).map_err(|e| err(format!("calibration.json: {e}")))?;
+        let mut out = Calibration { thresholds: [[0f64; 4]; 7], tool_thresholds: [[0f64; 4]; 7], tool_window_penalty: [0f64; 7] };
+        for (h, name) in HEADS.iter().enumerate() {
+            let short = name.trim_start_matches("moderated_content/");
+            if c.heads.get(h).map(String::as_str) != Some(short) {
+                return Err(err(format!("calibration.json heads[{h}] is not {short:?}")));
+            }
+            let head = c.per_head.get(short).ok_or_else(|| err(format!("calibration.json has no per_head.{short}")))?;
+            let p = threshold_row(&head.thresholds, short, "thresholds")?;
+            let d = match &head.tool_thresholds {
+                Some(t) => threshold_row(t, short, "tool_thresholds")?,
+                None => p,
+            };
+            if !(0.0..=10.0).contains(&head.tool_window_penalty) {
+                return Err(err(format!("calibration.json per_head.{short}.tool_window_penalty must be in 0..10")));
+            }
+            out.thresholds[h] = p;
+            out.tool_thresholds[h] = d;
+            out.tool_window_penalty[h] = head.tool_window_penalty;
         }
-        let t = &c.per_head.get(short).ok_or_else(|| err(format!("calibration.json has no per_head.{short}")))?.thresholds;
-        let row = [t.L1, t.L2, t.L3, t.L4];
-        if !row.windows(2).all(|w| w[0] >= w[1]) || row.iter().any(|x| !(0.0..=1.0).contains(x)) {
-            return Err(err(format!("calibration.json per_head.{short}.thresholds must be in 0..1 and descend from L1 to L4")));
-        }
-        out[h] = row;
+        Ok(out)
     }
-    Ok(out)
+
+    /// The logit head `h` gives a text of `windows` windows whose best window gave `best`.
+    pub fn text_logit(&self, h: usize, best: f32, windows: usize, reading: Reading) -> f32 {
+        match reading {
+            Reading::Prompt => best,
+            Reading::Document => {
+                let penalty = self.tool_window_penalty.get(h).copied().unwrap_or(0.0);
+                best - (penalty * (windows.max(1) as f64).ln()) as f32
+            }
+        }
+    }
+
+    /// The confidence level of head `h`'s score read as `reading`.
+    pub fn confidence(&self, h: usize, score: f64, reading: Reading) -> Confidence {
+        let table = match reading {
+            Reading::Prompt => &self.thresholds,
+            Reading::Document => &self.tool_thresholds,
+        };
+        let t = table.get(h).copied().unwrap_or([f64::INFINITY; 4]);
+        if score >= t[0] {
+            Confidence::L1Confident
+        } else if score >= t[1] {
+            Confidence::L2VeryLikely
+        } else if score >= t[2] {
+            Confidence::L3Likely
+        } else if score >= t[3] {
+            Confidence::L4LessLikely
+        } else {
+            Confidence::L5Unlikely
+        }
+    }
+}
+
+fn threshold_row(t: &Thresholds, head: &str, field: &str) -> Result<[f64; 4], String> {
+    let row = [t.L1, t.L2, t.L3, t.L4];
+    if !row.windows(2).all(|w| w[0] >= w[1]) || row.iter().any(|x| !(0.0..=1.0).contains(x)) {
+        return Err(err(format!("calibration.json per_head.{head}.{field} must be in 0..1 and descend from L1 to L4")));
+    }
+    Ok(row)
 }
 
 #[cfg(test)]

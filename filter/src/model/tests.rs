@@ -93,3 +93,62 @@ fn empty_text_is_one_window() {
     let m = model();
     assert!(m.score("").is_ok());
 }
+
+/// A calibration file with `prompt_attack` given `extra` fields and every other head plain.
+fn calibration_with(extra: &str) -> Result<Calibration, String> {
+    let plain = r#"{"thresholds": {"L1": 0.9, "L2": 0.8, "L3": 0.7, "L4": 0.6}}"#;
+    let mut heads = Vec::new();
+    let mut per_head = Vec::new();
+    for (h, name) in HEADS.iter().enumerate() {
+        let short = name.trim_start_matches("moderated_content/");
+        heads.push(format!("{short:?}"));
+        let body = if h == 0 { format!(r#"{{"thresholds": {{"L1": 0.95, "L2": 0.5, "L3": 0.3, "L4": 0.1}}{extra}}}"#) } else { plain.to_string() };
+        per_head.push(format!("{short:?}: {body}"));
+    }
+    Calibration::parse(&format!(r#"{{"heads": [{}], "per_head": {{{}}}}}"#, heads.join(","), per_head.join(",")))
+}
+
+#[test]
+fn tool_results_are_read_with_the_document_thresholds() {
+    let c = calibration_with(r#", "tool_thresholds": {"L1": 0.99, "L2": 0.9, "L3": 0.8, "L4": 0.4}, "tool_window_penalty": 1.5"#).unwrap();
+    // The same score: L2 as a prompt (0.5), L3 as a tool result (0.8).
+    assert_eq!(c.confidence(0, 0.85, Reading::Prompt), Confidence::L2VeryLikely);
+    assert_eq!(c.confidence(0, 0.85, Reading::Document), Confidence::L3Likely);
+    assert_eq!(c.confidence(0, 0.995, Reading::Document), Confidence::L1Confident);
+    // Heads without document fields read documents as prompts, without a penalty.
+    assert_eq!(c.confidence(1, 0.85, Reading::Document), c.confidence(1, 0.85, Reading::Prompt));
+    assert_eq!(c.text_logit(1, 2.0, 50, Reading::Document), 2.0);
+    // The penalty: ln(windows) times 1.5 off a document's best logit; one window pays nothing,
+    // a prompt never pays.
+    assert_eq!(c.text_logit(0, 2.0, 1, Reading::Document), 2.0);
+    assert!((c.text_logit(0, 2.0, 20, Reading::Document) - (2.0 - 1.5 * 20f32.ln())).abs() < 1e-5);
+    assert_eq!(c.text_logit(0, 2.0, 20, Reading::Prompt), 2.0);
+    // A file without them reads both alike.
+    let plain = calibration_with("").unwrap();
+    for score in [0.05, 0.2, 0.4, 0.6, 0.96] {
+        assert_eq!(plain.confidence(0, score, Reading::Document), plain.confidence(0, score, Reading::Prompt));
+    }
+    assert_eq!(plain.text_logit(0, 2.0, 70, Reading::Document), 2.0);
+}
+
+#[test]
+fn a_bad_document_calibration_is_refused_by_name() {
+    let e = calibration_with(r#", "tool_thresholds": {"L1": 0.5, "L2": 0.9, "L3": 0.8, "L4": 0.4}"#).unwrap_err();
+    assert!(e.contains("per_head.prompt_attack.tool_thresholds must be in 0..1 and descend"), "{e}");
+    let e = calibration_with(r#", "tool_window_penalty": -1"#).unwrap_err();
+    assert!(e.contains("per_head.prompt_attack.tool_window_penalty must be in 0..10"), "{e}");
+}
+
+#[test]
+fn a_document_is_scored_as_the_calibration_reads_it() {
+    let m = model();
+    let long = "The quarterly report covers revenue, costs and headcount across all regions. ".repeat(60);
+    let ids = m.tokenize(&long);
+    let spans: Vec<_> = windows(ids.len()).collect();
+    assert!(spans.len() > 3);
+    let best = spans.iter().map(|&(s, e)| m.infer(&ids[s..e]).unwrap()[0]).fold(f32::NEG_INFINITY, f32::max);
+    let as_document = m.head_score_as(0, m.calibration.text_logit(0, best, spans.len(), Reading::Document), Reading::Document);
+    assert_eq!(m.score_with(&long, None, Reading::Document).unwrap()[0], as_document);
+    assert_eq!(m.score_with(&long, None, Reading::Prompt).unwrap()[0], m.head_score(0, best));
+    assert_eq!(m.score(&long).unwrap()[0], m.head_score(0, best));
+}
