@@ -87,10 +87,16 @@ def sigmoid(x):
 
 def doc_windows(ex):
     """Runtime windows per validation example (export.py scored each as the best of these)."""
-    import train as T  # noqa: E402 (torch: only needed here)
-    from common import eval_windows, load_tokenizer  # noqa: E402
+    import train as T  # torch: only needed here
+    from common import eval_windows, load_tokenizer
     T.tokenize_all(load_tokenizer(), ex)
     return np.array([len(eval_windows(e["ids"])) for e in ex], dtype=np.float64)
+
+
+def read_with(calib, head, group):
+    """Which of a head's threshold sets a validation group is read with, as the runtime would."""
+    documents = group in DOCUMENT_GROUPS.get(head, ()) and "tool_thresholds" in calib["per_head"][head]
+    return "tool_thresholds" if documents else "thresholds"
 
 
 def main():
@@ -113,12 +119,13 @@ def main():
                                     "groups " + ", ".join(DOCUMENT_GROUPS["prompt_attack"]) + "), the thresholds on every other negative")
     metrics = {"calibration_set": "validation split without the generated over-defense probe groups " + ", ".join(sorted(CALIB_EXCLUDE_GROUPS)),
                "per_head": {}, "per_group": {}, "per_language": {}}
-    def at_fprs(neg, also=None):
+    def at_fprs(neg, also=None, also_fprs=FPRS):
+        """Each level's threshold at its FPR on `neg`, raised to hold `also` to `also_fprs`."""
         thr, prev = {}, 1.0
         for L, f in FPRS.items():
             t = threshold_at_fpr(neg, f)
             if also is not None and len(also):
-                t = max(t, threshold_at_fpr(also, TRIGGER_FPRS[L]))
+                t = max(t, threshold_at_fpr(also, also_fprs[L]))
             t = min(t, prev)  # monotone: L1 >= L2 >= L3 >= L4
             thr[L] = round(float(t), 6)
             prev = t
@@ -130,22 +137,16 @@ def main():
         trig = np.array([e["group"] in TRIGGER_GROUPS.get(name, ()) for e in ex])
         pos, neg = scores[cal & (Y[:, h] == 1), h], scores[cal & (Y[:, h] == 0), h]
         if SINGLE:
-            thr = at_fprs(neg)
-            for L in FPRS:
-                if docs.any():
-                    thr[L] = max(thr[L], round(float(threshold_at_fpr(scores[cal & docs & (Y[:, h] == 0), h], FPRS[L])), 6))
-            for a, b in zip(list(FPRS)[1:], list(FPRS)):
-                thr[a] = min(thr[a], thr[b])
-            docs = np.zeros_like(docs)
+            thr = at_fprs(neg, scores[cal & docs & (Y[:, h] == 0), h])
         else:
-            thr = at_fprs(scores[cal & ~docs & (Y[:, h] == 0), h], scores[trig & (Y[:, h] == 0), h] if trig.any() else None)
+            thr = at_fprs(scores[cal & ~docs & (Y[:, h] == 0), h], scores[trig & (Y[:, h] == 0), h], TRIGGER_FPRS)
         calib["per_head"][name] = {
             "thresholds": thr,
             "level_boundaries": {"l1_confident": thr["L1"], "l2_very_likely": thr["L2"], "l3_likely": thr["L3"],
                                  "l4_less_likely": thr["L4"], "l5_unlikely": 0.0},
             "validation_negatives": int(len(neg)), "validation_positives": int(len(pos)),
         }
-        if docs.any():
+        if docs.any() and not SINGLE:
             if windows is None:
                 windows = doc_windows(ex)
             dsel = cal & docs & (Y[:, h] == 0)
@@ -182,7 +183,7 @@ def main():
             if len(pos) == 0 and len(neg) == 0:
                 continue
             allneg = scores[Y[:, h] == 0, h]
-            reading = "tool_thresholds" if g in DOCUMENT_GROUPS.get(name, ()) and "tool_thresholds" in calib["per_head"][name] else "thresholds"
+            reading = read_with(calib, name, g)
             d = {"n_pos": int(len(pos)), "n_neg": int(len(neg)), "read_with": reading}
             if len(pos) and len(neg):
                 d["auc_within_group"] = auc(pos, neg)
@@ -252,10 +253,8 @@ def main():
     for i, e in enumerate(ex):
         if e["labels"][0] == 0:
             src[e["group"] + "/" + e["source"]].append(i)
-    pa = calib["per_head"]["prompt_attack"]
-
     def pa_thr(group, L):
-        return pa["tool_thresholds" if group in DOCUMENT_GROUPS["prompt_attack"] and "tool_thresholds" in pa else "thresholds"][L]
+        return calib["per_head"]["prompt_attack"][read_with(calib, "prompt_attack", group)][L]
     metrics["prompt_attack_negatives_by_group_source"] = {
         k: {"n": len(v), **{f"fpr@{L}": float((scores[np.array(v), 0] >= pa_thr(k.split("/")[0], L)).mean()) for L in FPRS}}
         for k, v in sorted(src.items())}
@@ -331,8 +330,9 @@ def update_card(m, calib):
         if "tool_thresholds" in calib["per_head"][h]:
             t = calib["per_head"][h]["tool_thresholds"]
             L.append(f"| {h}, tool results | " + " | ".join(f"{t[k]:.4f}" for k in FPRS) + " |")
-    L.append("\nBelow the L4 threshold the level is `l5_unlikely`. Tool results (documents) are read with "
-             "thresholds set on real documents alone (`tool_thresholds`), the other messages with those set on the rest.\n")
+    L.append("\nBelow the L4 threshold the level is `l5_unlikely`."
+             + (" Tool results (documents) are read with thresholds set on real documents alone (`tool_thresholds`), "
+                "the other messages with those set on the rest.\n" if "tool_thresholds" in calib else "\n"))
     L.append("### prompt_attack per validation group\n")
     L.append("| group | n | pos | neg | AUC vs all val negatives | TPR @L3 (1% FPR) | TPR @L4 | FPR @L3 | FPR @L4 |")
     L.append("|---|---|---|---|---|---|---|---|---|")

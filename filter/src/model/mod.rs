@@ -222,21 +222,23 @@ impl Model {
     /// `penalty * ln(windows)` off that logit first (every window counts, run or skipped): the
     /// best of more benign windows is higher only because there are more of them.
     pub fn score_with(&self, text: &str, first_stage: Option<i64>, reading: Reading) -> Result<Scores, String> {
+        self.score_under(&self.calibration, text, first_stage, reading)
+    }
+
+    /// [`Model::score_with`] read with `cal` (the shipped calibration, or a test's).
+    fn score_under(&self, cal: &Calibration, text: &str, first_stage: Option<i64>, reading: Reading) -> Result<Scores, String> {
         let ids = self.tokenize(text);
-        let spans: Vec<(usize, usize)> = windows(ids.len()).collect();
         let mut best = [f32::NEG_INFINITY; 7];
-        for window in spans.iter().map(|&(start, end)| ids.get(start..end).unwrap_or_default()) {
-            if first_stage.is_some_and(|t| !self.gate.passes(window, t)) {
-                continue;
-            }
+        for window in self.running(&ids, first_stage) {
             let logits = precomputed(window).map_or_else(|| self.infer(window), Ok)?;
             for (b, l) in best.iter_mut().zip(logits) {
                 *b = b.max(l);
             }
         }
+        let count = windows(ids.len()).count();
         let mut out = [HeadScore { score: 0.0, confidence: Confidence::L5Unlikely }; 7];
         for (h, (o, logit)) in out.iter_mut().zip(best).enumerate() {
-            *o = self.head_score_as(h, self.calibration.text_logit(h, logit, spans.len(), reading), reading);
+            *o = cal.head_score(h, cal.text_logit(h, logit, count, reading), reading);
         }
         Ok(out)
     }
@@ -244,12 +246,14 @@ impl Model {
     /// The windows of `text` the transformer runs on (content ids): every window, or with a
     /// first-stage cut-off only those whose gate score reaches it.
     pub fn windows_of(&self, text: &str, first_stage: Option<i64>) -> Vec<Vec<u32>> {
-        let ids = self.tokenize(text);
+        self.running(&self.tokenize(text), first_stage).map(<[u32]>::to_vec).collect()
+    }
+
+    /// The windows of `ids` that run the transformer ([`Model::windows_of`]).
+    fn running<'a>(&'a self, ids: &'a [u32], first_stage: Option<i64>) -> impl Iterator<Item = &'a [u32]> + 'a {
         windows(ids.len())
             .map(|(start, end)| ids.get(start..end).unwrap_or_default())
-            .filter(|w| first_stage.is_none_or(|t| self.gate.passes(w, t)))
-            .map(<[u32]>::to_vec)
-            .collect()
+            .filter(move |w| first_stage.is_none_or(|t| self.gate.passes(w, t)))
     }
 
     /// Raw logits of one window of content ids (at most [`WINDOW`]).
@@ -344,9 +348,7 @@ impl Model {
 
     /// [`Model::head_score`] read as `reading`: the score is the same, the thresholds differ.
     pub fn head_score_as(&self, h: usize, logit: f32, reading: Reading) -> HeadScore {
-        let snapped = f64::from((logit * GRID).round()) / f64::from(GRID);
-        let score = (1.0 / (1.0 + (-snapped).exp()) * 1e6).round() / 1e6;
-        HeadScore { score, confidence: self.calibration.confidence(h, score, reading) }
+        self.calibration.head_score(h, logit, reading)
     }
 
 }
@@ -403,6 +405,13 @@ impl Calibration {
                 best - (penalty * (windows.max(1) as f64).ln()) as f32
             }
         }
+    }
+
+    /// Snaps a logit to the grid, then gives its score and confidence for head `h`.
+    pub fn head_score(&self, h: usize, logit: f32, reading: Reading) -> HeadScore {
+        let snapped = f64::from((logit * GRID).round()) / f64::from(GRID);
+        let score = (1.0 / (1.0 + (-snapped).exp()) * 1e6).round() / 1e6;
+        HeadScore { score, confidence: self.confidence(h, score, reading) }
     }
 
     /// The confidence level of head `h`'s score read as `reading`.

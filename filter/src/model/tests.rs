@@ -147,8 +147,16 @@ fn a_document_is_scored_as_the_calibration_reads_it() {
     let spans: Vec<_> = windows(ids.len()).collect();
     assert!(spans.len() > 3);
     let best = spans.iter().map(|&(s, e)| m.infer(&ids[s..e]).unwrap()[0]).fold(f32::NEG_INFINITY, f32::max);
-    let as_document = m.head_score_as(0, m.calibration.text_logit(0, best, spans.len(), Reading::Document), Reading::Document);
-    assert_eq!(m.score_with(&long, None, Reading::Document).unwrap()[0], as_document);
-    assert_eq!(m.score_with(&long, None, Reading::Prompt).unwrap()[0], m.head_score(0, best));
+    // Under a calibration with a penalty, a tool result's best logit loses 1.5 x ln(windows)
+    // and is read with the document thresholds; a prompt keeps its best logit.
+    let c = calibration_with(r#", "tool_thresholds": {"L1": 0.99, "L2": 0.9, "L3": 0.8, "L4": 0.4}, "tool_window_penalty": 1.5"#).unwrap();
+    let as_document = m.score_under(&c, &long, None, Reading::Document).unwrap()[0];
+    let penalised = best - (1.5 * (spans.len() as f64).ln()) as f32;
+    assert_eq!(as_document, c.head_score(0, penalised, Reading::Document));
+    assert!(as_document.score < c.head_score(0, best, Reading::Prompt).score, "{as_document:?}");
+    assert_eq!(m.score_under(&c, &long, None, Reading::Prompt).unwrap()[0], c.head_score(0, best, Reading::Prompt));
+    // The shipped calibration, read the same way.
+    let shipped = &m.calibration;
+    assert_eq!(m.score_with(&long, None, Reading::Document).unwrap()[0], shipped.head_score(0, shipped.text_logit(0, best, spans.len(), Reading::Document), Reading::Document));
     assert_eq!(m.score(&long).unwrap()[0], m.head_score(0, best));
 }
