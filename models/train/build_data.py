@@ -130,7 +130,7 @@ def jaccard(a, b):
 
 def name_of_kind(kind):
     return {"doc_tech": "docs_benign_multilingual", "doc_llm": "docs_benign_llm_topics", "code": "code_benign",
-            "prose": "prose_long_benign", "doc_pkg": "venv_package_docs"}[kind] + "_injected"
+            "prose": "prose_long_benign", "doc_pkg": "venv_package_docs", "doc_book": "toolchain_docs"}[kind] + "_injected"
 
 
 # Document languages -> the written instructions' language codes.
@@ -176,6 +176,66 @@ def venv_package_docs():
                         continue
                     if text.strip():
                         out.append({"doc_id": os.path.relpath(path, site), "text": text, "lang": "en"})
+    return out
+
+
+TOOLCHAIN_BOOKS = ["book", "reference", "rustc", "cargo", "edition-guide", "rust-by-example", "embedded-book",
+                   "nomicon", "rustdoc"]
+
+
+class _MainText(__import__("html.parser").parser.HTMLParser):
+    """The text of an mdBook page's <main>, a line break at every block."""
+    BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "div", "tr", "br", "table", "ul", "ol", "blockquote", "dt", "dd"}
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.out = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "main":
+            self.depth += 1
+        elif self.depth and tag in self.BLOCKS:
+            self.out.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "main":
+            self.depth -= 1
+        elif self.depth and tag in self.BLOCKS:
+            self.out.append("\n")
+
+    def handle_data(self, data):
+        if self.depth:
+            self.out.append(data)
+
+
+def toolchain_docs(max_chars=30000):
+    """The books that ship with the Rust toolchain (rustup's `rust-docs`: the Rust book, the
+    reference, the rustc, cargo and rustdoc books, Rust by Example, ...): tutorials, references
+    and command-line manuals written for human readers, full of "run", "add", "create". Read from
+    `rustc --print sysroot`, so the set is the toolchain's (the same for a pinned toolchain); none
+    when the docs are not installed. The yardstick's package documents are crate READMEs from the
+    cargo registry, another source."""
+    import subprocess
+    try:
+        root = subprocess.run(["rustc", "--print", "sysroot"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    html = os.path.join(root, "share", "doc", "rust", "html")
+    out = []
+    for book in TOOLCHAIN_BOOKS:
+        for dirpath, _dirs, files in sorted(os.walk(os.path.join(html, book))):
+            for f in sorted(files):
+                if not f.endswith(".html") or f in ("print.html", "toc.html", "404.html"):
+                    continue
+                path = os.path.join(dirpath, f)
+                try:
+                    parser = _MainText()
+                    parser.feed(open(path, encoding="utf-8").read())
+                except (OSError, UnicodeDecodeError):
+                    continue
+                text = re.sub(r"\n[ \t]*\n(\s*\n)+", "\n\n", "".join(parser.out)).strip()
+                if len(text) >= 500:
+                    out.append({"doc_id": os.path.relpath(path, html), "text": text[:max_chars], "lang": "en"})
     return out
 
 
@@ -456,6 +516,11 @@ def main():
         sp = "val" if h01(r["doc_id"], "realdoc") < 0.15 else "train"
         add(r["text"], benign(), "venv_package_docs", "realdoc:doc_pkg", sp, "docs_real", "doc_pkg", "en")
         real_docs[sp].append(("doc_pkg", r))
+    if os.environ.get("PARAPET_TOOLCHAIN_DOCS", "0") == "1":
+        for r in toolchain_docs():
+            sp = "val" if h01(r["doc_id"], "realdoc") < 0.15 else "train"
+            add(r["text"], benign(), "toolchain_docs", "realdoc:doc_book", sp, "docs_real", "doc_book", "en")
+            real_docs[sp].append(("doc_book", r))
     # The same documents with one generated instruction aimed at the AI reader (start, middle or
     # end): a window over the instruction is a positive, the rest of the document a negative.
     fams = list(G.INDIRECT_INSTR.items())
