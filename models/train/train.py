@@ -378,7 +378,7 @@ def main():
         items = []
         for _ in range(n_splice):
             for ids, lab in (rng.choice(sp_pos), rng.choice(sp_neg)):
-                # no teacher target: the teacher's mean pooling dilutes a short instruction in a long window
+                # hard labels only: the committed teacher scores hold no spliced window
                 w, span = splice(rng.choice(sp_hosts), ids, sp_pre, rng)
                 items.append((w, lab, False, None, span if lab[0] == 1 else None))
         for i, (e, w) in enumerate(zip(train, weights)):
