@@ -374,8 +374,18 @@ def main():
         log(f"splice: {n_splice} attacks and {n_splice} benign imperatives a epoch into windows of "
             f"{len(sp_hosts)} documents (pools {len(sp_pos)} / {len(sp_neg)})")
 
+    # Extra windows with the teacher's scores (a pickle of (ids, labels, teacher probabilities)),
+    # e.g. spliced injections the teacher scored once: distilled like the stored windows.
+    extra = []
+    if os.environ.get("PARAPET_EXTRA_WINDOWS"):
+        import pickle
+        with open(os.environ["PARAPET_EXTRA_WINDOWS"], "rb") as f:
+            extra = [(w, lab, torch.tensor(p, dtype=torch.float32)) for w, lab, p in pickle.load(f)]
+        log(f"extra teacher-scored windows {os.environ['PARAPET_EXTRA_WINDOWS']}: {len(extra)}")
+
     def epoch_items():
-        items = []
+        # the teacher's targets for the attacks only: it flags 29% of spliced benign imperatives
+        items = [(w, lab, lab[0] == 1, p, None) for w, lab, p in extra]
         for _ in range(n_splice):
             for ids, lab in (rng.choice(sp_pos), rng.choice(sp_neg)):
                 # hard labels only: the committed teacher scores hold no spliced window
