@@ -19,6 +19,7 @@ import os
 import random
 import re
 import sys
+from html.parser import HTMLParser
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import generator as G  # noqa: E402
@@ -183,7 +184,7 @@ TOOLCHAIN_BOOKS = ["book", "reference", "rustc", "cargo", "edition-guide", "rust
                    "nomicon", "rustdoc"]
 
 
-class _MainText(__import__("html.parser").parser.HTMLParser):
+class _MainText(HTMLParser):
     """The text of an mdBook page's <main>, a line break at every block."""
     BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "div", "tr", "br", "table", "ul", "ol", "blockquote", "dt", "dd"}
 

@@ -13,17 +13,12 @@ HEADS = ["prompt_attack", "hate", "sexual", "violence", "self_harm", "weapons", 
 
 
 class Config:
-    def __init__(self, vocab=30522, d=128, layers=2, heads=4, ffn=512, max_pos=256, n_out=7, dropout=0.1,
-                 token_head=False):
+    def __init__(self, vocab=30522, d=128, layers=2, heads=4, ffn=512, max_pos=256, n_out=7, dropout=0.1):
         self.vocab, self.d, self.layers, self.heads, self.ffn = vocab, d, layers, heads, ffn
         self.max_pos, self.n_out, self.dropout = max_pos, n_out, dropout
-        self.token_head = token_head
 
     def to_dict(self):
-        d = dict(self.__dict__)
-        if not d["token_head"]:
-            del d["token_head"]  # version 2's checkpoints have no such key
-        return d
+        return dict(self.__dict__)
 
 
 class Block(nn.Module):
@@ -69,15 +64,9 @@ class GuardModel(nn.Module):
         # mean- and max-pooled features: max pooling keeps a local signal (an injection
         # sentence inside a long benign window) from being averaged away.
         self.head = nn.Linear(2 * c.d, c.n_out)
-        # token_head: prompt_attack is read per token and the window takes the highest token, so an
-        # instruction of ten tokens in a window of 254 is not averaged away; training can point at
-        # the tokens of an injected instruction (train.py's span loss). The moderation heads keep
-        # the pooled features.
-        if c.token_head:
-            self.tok_head = nn.Linear(c.d, 1)
 
-    def encoded(self, input_ids, attention_mask):
-        """Encoder output [B, S, D] and the mask [B, S] as floats."""
+    def pooled(self, input_ids, attention_mask):
+        """The features the output layer reads: masked mean and max of the encoder output."""
         S = input_ids.shape[1]
         pos_ids = torch.arange(S, device=input_ids.device).unsqueeze(0)
         x = self.ln_emb(self.tok(input_ids) + self.pos(pos_ids))
@@ -86,26 +75,11 @@ class GuardModel(nn.Module):
         bias = ((1.0 - m) * -10000.0).unsqueeze(1).unsqueeze(2)  # [B,1,1,S]
         for b in self.blocks:
             x = b(x, bias)
-        return self.ln_f(x), m
-
-    def pooled(self, input_ids, attention_mask):
-        """The features the output layer reads: masked mean and max of the encoder output."""
-        return self.pool(*self.encoded(input_ids, attention_mask))
-
-    def pool(self, x, m):
+        x = self.ln_f(x)
         me = m.unsqueeze(2)
         mean = (x * me).sum(dim=1) / me.sum(dim=1).clamp(min=1.0)
         mx = (x + (me - 1.0) * 10000.0).max(dim=1).values
         return torch.cat([mean, mx], dim=1)
 
     def forward(self, input_ids, attention_mask):
-        return self.scores(input_ids, attention_mask)[0]
-
-    def scores(self, input_ids, attention_mask):
-        """(logits [B, n_out], prompt_attack logit per token [B, S] or None)."""
-        x, m = self.encoded(input_ids, attention_mask)
-        logits = self.head(self.drop(self.pool(x, m)))
-        if not self.c.token_head:
-            return logits, None
-        t = self.tok_head(self.drop(x)).squeeze(2) + (m - 1.0) * 10000.0
-        return torch.cat([t.max(dim=1).values.unsqueeze(1), logits[:, 1:]], dim=1), t
+        return self.head(self.drop(self.pooled(input_ids, attention_mask)))

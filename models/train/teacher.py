@@ -170,6 +170,54 @@ def yardstick(model, tok, work, win, stride, cases="cases-teacher"):
     print(teacher_report(work, cases))
 
 
+def teacher_parts(w, span=None):
+    """The teacher windows that score a student window: the window itself when it fits the
+    teacher's 127 tokens, else its two halves, plus a window centred on an instruction (`span`,
+    token offsets in `w`) that straddles them."""
+    if len(w) <= 127:
+        return [w]
+    half = (len(w) + 1) // 2
+    parts = [w[:half], w[half:]]
+    if span and span[0] < half < span[1]:
+        c = max(0, min(len(w) - 126, (span[0] + span[1]) // 2 - 63))
+        parts.append(w[c:c + 126])
+    return parts
+
+
+def highest(model, windows_parts):
+    """Per student window, the teacher's highest probability per head over its parts."""
+    subs = [p for parts in windows_parts for p in parts]
+    owner = [k for k, parts in enumerate(windows_parts) for _ in parts]
+    probs = [[0.0] * len(HEADS) for _ in windows_parts]
+    for o, p in zip(owner, score_windows(model, subs)):
+        probs[o] = [max(x, y) for x, y in zip(probs[o], p)]
+    return probs
+
+
+def score_spliced(model, tok, out, n):
+    """`train.py`'s spliced windows (`train.splice`: n short training attacks and n benign
+    imperatives inserted into benign training documents), scored once by the teacher; written as
+    a pickle of (ids, labels, probabilities) that `PARAPET_EXTRA_WINDOWS` distils."""
+    import pickle
+    from train import splice, splice_pools
+    train = [e for e in load_examples() if e["split"] == "train"]
+    tokenize_all(tok, train)
+    pos, neg, hosts, prefixes = splice_pools(train, tok)
+    rng = random.Random(SEED + 11)
+    wins = []
+    for _ in range(n):
+        for ids, lab in (rng.choice(pos), rng.choice(neg)):
+            w, span = splice(rng.choice(hosts), ids, prefixes, rng)
+            wins.append((w, lab, span))
+    t0 = time.time()
+    probs = highest(model, [teacher_parts(w, span) for w, _, span in wins])
+    with open(out, "wb") as f:
+        pickle.dump([(w, lab, p) for (w, lab, _), p in zip(wins, probs)], f)
+    flagged = lambda y: sum(p[0] > 0.5 for (_, lab, _), p in zip(wins, probs) if lab[0] == y) / n  # noqa: E731
+    print(f"wrote {out}: {len(wins)} windows in {(time.time() - t0) / 60:.1f} min; the teacher flags "
+          f"{100 * flagged(1):.1f}% of the spliced attacks and {100 * flagged(0):.1f}% of the spliced benign texts", flush=True)
+
+
 def score_train(model, tok, out, step):
     """The distillation stage's input: the teacher's 7 probabilities for each training example's
     fixed student windows (`distil.student_windows`), keyed by a hash of the window's token ids
@@ -181,37 +229,29 @@ def score_train(model, tok, out, step):
     train = [e for e in load_examples() if e["split"] == "train"]
     t0 = time.time()
     tokenize_all(tok, train)
-    keys, subs, owner = {}, [], []
+    keys, parts = {}, []
     for e in train:
         for s, w in student_windows(e):
             k = window_key(w)
             if k in keys:
                 continue
             keys[k] = len(keys)
-            half = (len(w) + 1) // 2
-            parts = [w] if len(w) <= 127 else [w[:half], w[half:]]
-            if len(w) > 127 and e.get("inj_tok"):
-                a0, a1 = e["inj_tok"][0] - s, e["inj_tok"][1] - s
-                if a0 < half < a1:
-                    c = max(0, min(len(w) - 126, (a0 + a1) // 2 - 63))
-                    parts.append(w[c:c + 126])
-            for p in parts:
-                subs.append(p)
-                owner.append(keys[k])
-    print(f"{len(train)} examples, {len(keys)} student windows, {len(subs)} teacher windows "
+            span = (e["inj_tok"][0] - s, e["inj_tok"][1] - s) if e.get("inj_tok") else None
+            parts.append(teacher_parts(w, span))
+    n_subs = sum(map(len, parts))
+    print(f"{len(train)} examples, {len(keys)} student windows, {n_subs} teacher windows "
           f"({time.time() - t0:.0f} s)", flush=True)
     t0 = time.time()
-    probs = [[0.0] * len(HEADS) for _ in keys]
-    chunk = 4096
-    for i in range(0, len(subs), chunk):
-        for o, p in zip(owner[i:i + chunk], score_windows(model, subs[i:i + chunk])):
-            probs[o] = [max(x, y) for x, y in zip(probs[o], p)]
-        done = min(len(subs), i + chunk)
-        print(f"  {done}/{len(subs)} teacher windows, {done / (time.time() - t0):.1f}/s", flush=True)
+    probs = []
+    chunk = 2048
+    for i in range(0, len(parts), chunk):
+        probs += highest(model, parts[i:i + chunk])
+        print(f"  {min(len(parts), i + chunk)}/{len(parts)} student windows, "
+              f"{sum(map(len, parts[:i + chunk])) / (time.time() - t0):.1f} teacher windows/s", flush=True)
     minutes = (time.time() - t0) / 60
     by_key = dict(zip(keys, probs))
     pack(out, by_key, {"teacher_step": step, "heads": HEADS, "examples": len(train), "student_windows": len(keys),
-                       "teacher_windows": len(subs), "scoring_minutes": round(minutes, 1),
+                       "teacher_windows": n_subs, "scoring_minutes": round(minutes, 1),
                        "threads": torch.get_num_threads()})
     print(f"wrote {out}.bin.gz ({len(keys)} windows) in {minutes:.1f} min", flush=True)
 
@@ -269,6 +309,10 @@ def main():
                     "models/eval/build_sets.py) with the trained teacher and print its separation; writes WORK/cases-teacher/")
     ap.add_argument("--score-train", metavar="OUT", help="score the student's distillation windows of every "
                     "training example with the trained teacher; writes OUT.bin.gz and OUT.json (a committed artifact)")
+    ap.add_argument("--score-spliced", metavar="OUT", help="score --spliced N attacks and N benign texts spliced "
+                    "into training documents (train.splice) with the trained teacher; writes the pickle "
+                    "PARAPET_EXTRA_WINDOWS reads (candidate H7 in the model card)")
+    ap.add_argument("--spliced", type=int, default=6000)
     ap.add_argument("--stride", type=int, default=96, help="window stride when scoring (--yardstick)")
     ap.add_argument("--check", action="store_true", help="only compare the encoder with the wheel's reference embedding")
     a = ap.parse_args()
@@ -295,10 +339,13 @@ def main():
         print(f"teacher at step {st['step']}", flush=True)
         yardstick(model, tok, a.yardstick, a.win, a.stride)
         return
-    if a.score_train:
+    if a.score_train or a.score_spliced:
         st = torch.load(os.path.join(out, "ckpt.pt"), weights_only=False)
         model.load_state_dict(st["model"])
-        score_train(model, tok, a.score_train, st["step"])
+        if a.score_train:
+            score_train(model, tok, a.score_train, st["step"])
+        else:
+            score_spliced(model, tok, a.score_spliced, a.spliced)
         return
 
     rng = random.Random(SEED)

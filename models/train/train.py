@@ -98,14 +98,9 @@ def pca_init(model, d):
 
 
 def train_window(e, rng):
-    return train_window_at(e, rng)[1]
-
-
-def train_window_at(e, rng):
-    """(first token, ids) of one training window of an example; an injection's window covers it."""
     ids = e["ids"]
     if len(ids) <= WIN:
-        return 0, ids
+        return ids
     if e.get("inj_tok"):
         t0, t1 = e["inj_tok"]
         span = t1 - t0
@@ -114,19 +109,11 @@ def train_window_at(e, rng):
         else:
             lo, hi = max(0, t1 - WIN), min(t0, len(ids) - WIN)
             s = rng.randint(lo, max(lo, hi))
-        return s, ids[s:s + WIN]
+        return ids[s:s + WIN]
     if e["labels"][0] == 1 and rng.random() < 0.5:
-        return 0, ids[:WIN]
+        return ids[:WIN]
     s = rng.randint(0, len(ids) - WIN)
-    return s, ids[s:s + WIN]
-
-
-def inj_span(e, s, n):
-    """The injected instruction's tokens in a window of n tokens from s, or None."""
-    if not e.get("inj_tok"):
-        return None
-    a, b = max(0, e["inj_tok"][0] - s), min(n, e["inj_tok"][1] - s)
-    return (a, b) if a < b else None
+    return ids[s:s + WIN]
 
 
 SPLICE_PREFIXES = ["", "", "", "IMPORTANT: ", "Note: ", "NOTE: ", "Attention: ", "Update: ", "P.S. ", "Reminder: ", "N.B. ",
@@ -166,29 +153,6 @@ def splice(host, text, prefixes, rng):
     lo, hi = max(0, p + len(ins) - WIN), min(p, max(0, len(w) - WIN))
     a = rng.randint(lo, max(lo, hi))
     return w[a:a + WIN], (p - a, min(WIN, p + len(ins) - a))
-
-
-SPAN_WEIGHT = float(os.environ.get("PARAPET_SPAN_WEIGHT", 1.0))
-SPAN_MARGIN = 8  # tokens either side of an instruction that are neither label
-
-
-def span_loss(tok, spans):
-    """For windows whose injected instruction is known: its tokens' highest logit is a positive, the
-    highest of the tokens away from it a negative (the rest of the document is benign)."""
-    ins, outs = [], []
-    for r, sp in enumerate(spans):
-        if sp is None:
-            continue
-        a, b = sp[0] + 1, sp[1] + 1  # [CLS] comes first
-        ins.append(tok[r, a:b].max())
-        away = torch.cat([tok[r, :max(0, a - SPAN_MARGIN)], tok[r, b + SPAN_MARGIN:]])
-        if away.numel():
-            outs.append(away.max())
-    if not ins:
-        return tok.new_zeros(())
-    x = torch.stack(ins + outs)
-    y = torch.cat([torch.ones(len(ins)), torch.zeros(len(outs))])
-    return F.binary_cross_entropy_with_logits(x, y)
 
 
 def make_batches(items, bs, rng):
@@ -309,8 +273,7 @@ def main():
         train = train[:args.limit]
     log(f"train {len(train)} val {len(val)}")
 
-    token_head = os.environ.get("PARAPET_TOKEN_HEAD", "0") == "1"
-    cfg = Config(d=args.d, layers=args.layers, heads=args.heads, ffn=args.ffn, max_pos=MAX_LEN, token_head=token_head)
+    cfg = Config(d=args.d, layers=args.layers, heads=args.heads, ffn=args.ffn, max_pos=MAX_LEN)
     model = GuardModel(cfg)
     if args.init:
         if args.init.endswith(".onnx"):
@@ -318,18 +281,8 @@ def main():
             ck0 = load_onnx_checkpoint(args.init)
         else:
             ck0 = torch.load(args.init, map_location="cpu")
-        c0 = Config(**ck0["config"])
-        if token_head and not c0.token_head:
-            # a pooled model grows a token head: it starts as the pooled head's max-feature half
-            c0.token_head = True
-            missing, unexpected = model.load_state_dict(ck0["state_dict"], strict=False)
-            assert set(missing) == {"tok_head.weight", "tok_head.bias"} and not unexpected, (missing, unexpected)
-            with torch.no_grad():
-                model.tok_head.weight.copy_(model.head.weight[0:1, args.d:])
-                model.tok_head.bias.copy_(model.head.bias[0:1])
-        else:
-            model.load_state_dict(ck0["state_dict"])
-        assert c0.to_dict() == cfg.to_dict(), "warm start needs the same architecture"
+        assert Config(**ck0["config"]).to_dict() == cfg.to_dict(), "warm start needs the same architecture"
+        model.load_state_dict(ck0["state_dict"])
         var_kept = None
         log(f"warm start from {args.init}")
     else:
@@ -344,10 +297,10 @@ def main():
         from distil import student_windows, unpack, window_key
         table = unpack(args.teacher_scores)
         for i, e in enumerate(train):
-            s0, w = student_windows(e)[0]
+            w = student_windows(e)[0][1]
             lg = table.get(window_key(w))
             if lg is not None:
-                stored[i] = ((s0, w), torch.sigmoid(torch.tensor(lg)))
+                stored[i] = (w, torch.sigmoid(torch.tensor(lg)))
         log(f"teacher scores {args.teacher_scores}: {len(stored)} of {len(train)} training windows (kd weight {args.kd})")
 
     # Hard negatives (mine.py): benign windows of training documents, with their document's hard
@@ -385,25 +338,22 @@ def main():
 
     def epoch_items():
         # the teacher's targets for the attacks only: it flags 29% of spliced benign imperatives
-        items = [(w, lab, lab[0] == 1, p, None) for w, lab, p in extra]
+        items = [(w, lab, lab[0] == 1, p) for w, lab, p in extra]
         for _ in range(n_splice):
             for ids, lab in (rng.choice(sp_pos), rng.choice(sp_neg)):
                 # hard labels only: the committed teacher scores hold no spliced window
-                w, span = splice(rng.choice(sp_hosts), ids, sp_pre, rng)
-                items.append((w, lab, False, None, span if lab[0] == 1 else None))
+                items.append((splice(rng.choice(sp_hosts), ids, sp_pre, rng)[0], lab, False, None))
         for i, (e, w) in enumerate(zip(train, weights)):
             k = int(w) + (1 if rng.random() < w - int(w) else 0)
             for _ in range(k):
                 if i in stored:
-                    s0, w = stored[i][0]
-                    items.append((w, e["labels"], e["group"] not in kd_skip, stored[i][1], inj_span(e, s0, len(w))))
+                    items.append((stored[i][0], e["labels"], e["group"] not in kd_skip, stored[i][1]))
                 else:
-                    s0, w = train_window_at(e, rng)
-                    items.append((w, e["labels"], False if stored else e["group"] not in kd_skip, None, inj_span(e, s0, len(w))))
+                    items.append((train_window(e, rng), e["labels"], False if stored else e["group"] not in kd_skip, None))
         hw = GROUP_REPEAT["hard_negatives"]
         for w, lab in hard:
             for _ in range(int(hw) + (1 if rng.random() < hw - int(hw) else 0)):
-                items.append((w, lab, False, None, None))
+                items.append((w, lab, False, None))
         return items
 
     val_sub = random.Random(SEED + 1).sample(val, min(4000, len(val)))  # per-epoch progress only
@@ -445,11 +395,9 @@ def main():
         run = collections.deque(maxlen=200)
         for bi, b in enumerate(batches):
             ids, am, y = collate(b)
-            logits, tok = model.scores(ids, am)
+            logits = model(ids, am)
             mask = (y >= 0).float()
             loss = (F.binary_cross_entropy_with_logits(logits, y.clamp(min=0), reduction="none") * mask).sum() / mask.sum().clamp(min=1)
-            if tok is not None:
-                loss = loss + SPAN_WEIGHT * span_loss(tok, [x[4] for x in b])
             if teacher is not None or stored:
                 # groups in PARAPET_KD_SKIP_GROUPS learn from their hard labels only (where the teacher is wrong)
                 kd_on = torch.tensor([float(x[2]) for x in b]).unsqueeze(1)
