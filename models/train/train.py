@@ -221,6 +221,38 @@ def quick_report(scores, val):
     return " | ".join(parts)
 
 
+def load_hard_negatives(train, path):
+    """mine.py's pointer file resolved against the (tokenized) training examples: the listed
+    runtime windows of training documents, each with its document's labels, and how many the
+    file lists."""
+    from distil import text_key
+    by_key = {}
+    for e in train:
+        if e["group"] == "docs_real":
+            by_key.setdefault(text_key(e["text"]), e)
+    with open(path) as f:
+        spec = json.load(f)
+    hard = []
+    for key, start in spec["windows"]:
+        e = by_key.get(key)
+        if e is not None and start < len(e["ids"]):
+            hard.append((e["ids"][start:start + WIN], e["labels"]))
+    return hard, len(spec["windows"])
+
+
+def grow_layers(model, state, n_old):
+    """Load a shallower checkpoint into a deeper model: its blocks first, then new pre-LN blocks
+    whose output projections (attention and FFN) are zero, so each adds nothing to its residual
+    stream and the grown model starts with the checkpoint's exact outputs."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    assert not unexpected and all(k.startswith("blocks.") and int(k.split(".")[1]) >= n_old for k in missing), (missing, unexpected)
+    with torch.no_grad():
+        for b in list(model.blocks)[n_old:]:
+            for lin in (b.proj, b.fc2):
+                lin.weight.zero_()
+                lin.bias.zero_()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=int(os.environ.get("PARAPET_EPOCHS", 4)))
@@ -228,7 +260,8 @@ def main():
     ap.add_argument("--lr", type=float, default=float(os.environ["PARAPET_LR"]) if os.environ.get("PARAPET_LR") else None,
                     help="peak LR (default 1e-3; 3e-4 for a warm start)")
     ap.add_argument("--d", type=int, default=int(os.environ.get("PARAPET_D", 128)))
-    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--layers", type=int, default=int(os.environ.get("PARAPET_LAYERS", 2)),
+                    help="encoder blocks; more than a warm start's checkpoint grows it (grow_layers)")
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--ffn", type=int, default=int(os.environ.get("PARAPET_FFN", 512)))
     ap.add_argument("--teacher", default=os.environ.get("PARAPET_TEACHER", ""),
@@ -281,8 +314,14 @@ def main():
             ck0 = load_onnx_checkpoint(args.init)
         else:
             ck0 = torch.load(args.init, map_location="cpu")
-        assert Config(**ck0["config"]).to_dict() == cfg.to_dict(), "warm start needs the same architecture"
-        model.load_state_dict(ck0["state_dict"])
+        c0 = Config(**ck0["config"]).to_dict()
+        if c0 == cfg.to_dict():
+            model.load_state_dict(ck0["state_dict"])
+        else:
+            assert {k: v for k, v in c0.items() if k != "layers"} == {k: v for k, v in cfg.to_dict().items() if k != "layers"} \
+                and c0["layers"] < cfg.layers, "warm start needs the same architecture, or the same with fewer layers"
+            grow_layers(model, ck0["state_dict"], c0["layers"])
+            log(f"grown from {c0['layers']} to {cfg.layers} layers (the new blocks start as identities)")
         var_kept = None
         log(f"warm start from {args.init}")
     else:
@@ -307,18 +346,8 @@ def main():
     # labels and never the teacher's soft ones (the teacher's own false alarms are among them).
     hard = []
     if args.hard_negatives:
-        from distil import text_key
-        by_key = {}
-        for e in train:
-            if e["group"] == "docs_real":
-                by_key.setdefault(text_key(e["text"]), e)
-        with open(args.hard_negatives) as f:
-            spec = json.load(f)
-        for key, start in spec["windows"]:
-            e = by_key.get(key)
-            if e is not None and start < len(e["ids"]):
-                hard.append((e["ids"][start:start + WIN], e["labels"]))
-        log(f"hard negatives {args.hard_negatives}: {len(hard)} of {len(spec['windows'])} windows found "
+        hard, listed = load_hard_negatives(train, args.hard_negatives)
+        log(f"hard negatives {args.hard_negatives}: {len(hard)} of {listed} windows found "
             f"(repeat {GROUP_REPEAT['hard_negatives']})")
 
     n_splice = int(os.environ.get("PARAPET_SPLICE", 0))
@@ -336,9 +365,12 @@ def main():
             extra = [(w, lab, torch.tensor(p, dtype=torch.float32)) for w, lab, p in pickle.load(f)]
         log(f"extra teacher-scored windows {os.environ['PARAPET_EXTRA_WINDOWS']}: {len(extra)}")
 
+    # Which extra windows learn the teacher's scores: `positives` (spliced windows: the teacher
+    # flags 29% of the spliced benign imperatives) or `all` (real text, teacher.py --score-doc-windows).
+    extra_kd_all = os.environ.get("PARAPET_EXTRA_KD", "positives") == "all"
+
     def epoch_items():
-        # the teacher's targets for the attacks only: it flags 29% of spliced benign imperatives
-        items = [(w, lab, lab[0] == 1, p) for w, lab, p in extra]
+        items = [(w, lab, extra_kd_all or lab[0] == 1, p) for w, lab, p in extra]
         for _ in range(n_splice):
             for ids, lab in (rng.choice(sp_pos), rng.choice(sp_neg)):
                 # hard labels only: the committed teacher scores hold no spliced window
