@@ -367,7 +367,9 @@ def main():
 
     # Which extra windows learn the teacher's scores: `positives` (spliced windows: the teacher
     # flags 29% of the spliced benign imperatives) or `all` (real text, teacher.py --score-doc-windows).
-    extra_kd_all = os.environ.get("PARAPET_EXTRA_KD", "positives") == "all"
+    extra_kd = os.environ.get("PARAPET_EXTRA_KD", "positives")
+    assert extra_kd in ("positives", "all"), f"PARAPET_EXTRA_KD must be positives or all, not {extra_kd!r}"
+    extra_kd_all = extra_kd == "all"
 
     def epoch_items():
         items = [(w, lab, extra_kd_all or lab[0] == 1, p) for w, lab, p in extra]
