@@ -179,13 +179,16 @@ class FaultyUpstream:
             c.close()
 
     def stop(self):
+        # shutdown() before close(): on Linux, close() alone does not wake a thread blocked in
+        # accept() or recv(), so the listener would stay open (and answer the next connection
+        # that reaches its port) after the test that owned it.
         self.stopping = True
-        self.sock.close()
-        for c in self.conns:
+        for s in [self.sock, *self.conns]:
             try:
-                c.close()
+                s.shutdown(socket.SHUT_RDWR)
             except OSError:
-                pass
+                pass  # already closed by the peer
+            s.close()
 
 
 @pytest.fixture

@@ -79,6 +79,7 @@ def test_openai_sdk_clean_json_and_stream_work_unchanged(proxy, scripted_upstrea
     c = openai_client(p.port)
     answer_json(scripted_upstream, "openai_chat", "Paris is the capital of France.")
     r = chat(c, "What is the capital of France?")
+    assert len(scripted_upstream.received) == 1, p.logs()[-3000:]  # this test's upstream answered
     assert r.choices[0].message.content == "Paris is the capital of France."
     answer_stream(scripted_upstream, "openai_chat", ["Paris is ", "the capital."])
     text, err = stream_text("openai_chat", chat(c, "What is the capital of France?", stream=True))
@@ -90,6 +91,7 @@ def test_anthropic_sdk_clean_json_and_stream_work_unchanged(proxy, scripted_upst
     c = anthropic_client(p.port)
     answer_json(scripted_upstream, "anthropic_messages", "Paris is the capital of France.")
     r = messages(c, "What is the capital of France?")
+    assert len(scripted_upstream.received) == 1, p.logs()[-3000:]  # this test's upstream answered
     assert r.content[0].text == "Paris is the capital of France."
     answer_stream(scripted_upstream, "anthropic_messages", ["Paris is ", "the capital."])
     text, err = stream_text("anthropic_messages", messages(c, "What is the capital of France?", stream=True))
