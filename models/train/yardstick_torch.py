@@ -23,12 +23,14 @@ def main():
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--work", required=True, help="the yardstick's work directory (sets/ from models/eval/build_sets.py)")
     ap.add_argument("--cases", default="cases-student", help="where under --work the scored cases go")
+    ap.add_argument("--window", type=int, default=WIN, help="content tokens per window (the runtime's by default)")
+    ap.add_argument("--stride", type=int, default=STRIDE, help="tokens between window starts")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("PARAPET_THREADS", "1")))
     ck = torch.load(a.checkpoint, map_location="cpu")
     model = GuardModel(Config(**ck["config"]))
     model.load_state_dict(ck["state_dict"])
-    yardstick(model, load_tokenizer(), a.work, WIN, STRIDE, a.cases)
+    yardstick(model, load_tokenizer(), a.work, a.window, a.stride, a.cases)
 
 
 if __name__ == "__main__":
