@@ -30,8 +30,48 @@ import json
 import random
 import re
 from pathlib import Path
+import datetime as _dt
 
-from faker import Faker
+
+class _Real(type):
+    """isinstance() and issubclass() answer for the real class, so faker's type checks still
+    accept the dates that arithmetic returns."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, cls.__mro__[1])
+
+    def __subclasscheck__(cls, sub):
+        return issubclass(sub, cls.__mro__[1])
+
+
+class _FixedNow(_dt.datetime, metaclass=_Real):
+    """faker draws dates up to "now" (weekdays, birth dates, years in its sentences), which made
+    the generated text change with the day the pipeline ran: its clock is fixed instead."""
+
+    @classmethod
+    def now(cls, tz=None):
+        t = cls(2025, 12, 31, 12, 0, 0, tzinfo=_dt.timezone.utc)
+        return t.replace(tzinfo=None) if tz is None else t.astimezone(tz)
+
+    @classmethod
+    def today(cls):
+        return cls(2025, 12, 31, 12, 0, 0)
+
+    @classmethod
+    def utcnow(cls):
+        return cls(2025, 12, 31, 12, 0, 0)
+
+
+class _FixedToday(_dt.date, metaclass=_Real):
+    @classmethod
+    def today(cls):
+        return cls(2025, 12, 31)
+
+
+# Before faker is imported: its modules bind these names at import.
+_dt.datetime, _dt.date = _FixedNow, _FixedToday
+
+from faker import Faker  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent.parent / "shared" / "datasets"

@@ -12,6 +12,11 @@ Writes into --out:
 - `weak.jsonl`: unlabelled real text (tweets, public attack documents with resumes and reports,
   web-text prompts, questions about public figures) that the trainer labels weakly with its
   lexicons: only tokens the rule is sure of count, and their lexicon features are hidden;
+- `code.jsonl`: source code the tagger may train on as weak negatives, in chunks of about 800
+  characters: the Rust of a few crates the detector core is built from (`--rust-src`, pinned
+  by Cargo.lock; train.sh passes them) and the Python standard library of the interpreter
+  running this script (code_benign, the code the false-positive rate is measured on, is never
+  used);
 - `fp.jsonl`: real documents and chat prompts from sources the tagger never trains on, for the
   false-positive rate per 10,000 characters (LLM-topic docs, source code, banking and assistant
   prompts, red-team chat first turns).
@@ -89,6 +94,7 @@ def paragraphs(text, lo=60, hi=600):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--rust-src", nargs="*", default=[], help="crate directories whose src/ gives Rust code")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,6 +137,36 @@ def main():
                     w.write(json.dumps({"text": t, "source": name.split(".")[0]}, ensure_ascii=False) + "\n")
                     weak += 1
     print("weakly labelled texts:", weak)
+    code = code_chunks(a.rust_src)
+    with open(out / "code.jsonl", "w", encoding="utf-8") as w:
+        for t in code:
+            w.write(json.dumps({"text": t, "source": "code"}, ensure_ascii=False) + "\n")
+    print("code chunks (weak negatives):", len(code))
+
+
+def code_chunks(rust_src, limit=6000, size=800):
+    """Chunks of the given crates' Rust sources and the standard library's Python modules, in a
+    fixed order (sorted paths, every file cut at line ends)."""
+    import sysconfig
+    files = sorted(p for d in rust_src for p in (Path(d) / "src").rglob("*.rs"))
+    files += sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
+    out = []
+    for f in files:
+        try:
+            lines = f.read_text(encoding="utf-8").splitlines(keepends=True)
+        except (OSError, UnicodeDecodeError):
+            continue
+        cur = ""
+        for line in lines:
+            if len(cur) + len(line) > size and cur.strip():
+                out.append(cur)
+                cur = ""
+            cur += line
+        if cur.strip():
+            out.append(cur)
+    # Every k-th chunk, so both languages and many files are in the sample.
+    step = max(1, len(out) // limit)
+    return out[::step][:limit]
 
 
 if __name__ == "__main__":

@@ -19,10 +19,16 @@ stage "generate"
 # Some of faker's fillers iterate sets: a fixed hash seed makes the generated file the same on
 # every run.
 PYTHONHASHSEED=0 "$VENV/bin/python" "$HERE/generate.py" --out "$DATA" --dev-per-template 12
-stage "prepare real text"
-python3 "$HERE/prepare.py" --out "$DATA"
 stage "build the trainer"
 cargo build --profile host -p parapet-filter --example names
+stage "prepare real text"
+# Rust code for the weak negatives: crates the core is built from, at Cargo.lock's versions
+# (their sources are in cargo's registry once the trainer is built).
+mapfile -t RUST_SRC < <(cargo metadata --format-version 1 --filter-platform x86_64-unknown-linux-gnu |
+  python3 -c 'import json, sys
+want = {"aho-corasick", "regex-automata", "regex-syntax", "serde_json", "tract-core", "tract-data", "tract-nnef", "unicode-normalization"}
+print("\n".join(sorted(p["manifest_path"].rsplit("/", 1)[0] for p in json.load(sys.stdin)["packages"] if p["name"] in want)))')
+python3 "$HERE/prepare.py" --out "$DATA" --rust-src "${RUST_SRC[@]}"
 NAMES="$CARGO_TARGET_DIR/host/examples/names"
 if [ "${1:-}" != "--eval-only" ]; then
   stage "train"
