@@ -58,6 +58,10 @@ CHAT_BODY = {"model": "m", "messages": [{"role": "user", "content": f"hello {ALL
 def assert_no_raw(text, where):
     for t, raw, _ in RAW:
         assert raw not in text, f"{t}: raw {raw!r} reached {where}"
+        # A name masked in part still names the person ("Margarethe <NAME>"): every part must go.
+        if t == "pii/name":
+            for part in raw.split():
+                assert part not in text, f"{t}: {part!r} of {raw!r} reached {where}"
 
 
 def records_in(text, prefix=""):
