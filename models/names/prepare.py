@@ -29,6 +29,7 @@ import gzip
 import json
 import random
 import re
+import sysconfig
 from collections import Counter
 from pathlib import Path
 
@@ -147,7 +148,6 @@ def main():
 def code_chunks(rust_src, limit=6000, size=800):
     """Chunks of the given crates' Rust sources and the standard library's Python modules, in a
     fixed order (sorted paths, every file cut at line ends)."""
-    import sysconfig
     files = sorted(p for d in rust_src for p in (Path(d) / "src").rglob("*.rs"))
     files += sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
     out = []

@@ -17,7 +17,7 @@ use std::error::Error;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use parapet_filter::detectors::name::{features, fnv, Class, Deep, Lexicons, Prepared, Tagger, CONTEXT, SCALE};
+use parapet_filter::detectors::name::{features, fnv, Class, Lexicons, Prepared, Tagger, SCALE};
 use parapet_filter::policy::Level;
 use serde_json::{json, Value};
 
@@ -108,21 +108,6 @@ struct Seq {
 /// A knob of the trainer (environment `PARAPET_NAMES_<KEY>`), for the card's experiments.
 fn knob(key: &str, default: f64) -> f64 {
     std::env::var(format!("PARAPET_NAMES_{key}")).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// A fixed pseudo-random stream (splitmix64) for the contextual part's initial weights: the
-/// trainer gives the same model on every run.
-struct Mix(u64);
-
-impl Mix {
-    fn next(&mut self) -> f32 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        (z >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-    }
 }
 
 fn train(data: &Path, out: &Path) -> Res<()> {
@@ -248,55 +233,30 @@ fn train(data: &Path, out: &Path) -> Res<()> {
     let tokens: usize = seqs.iter().map(|s| s.labels.len()).sum();
     let pos = seqs.iter().flat_map(|s| &s.labels).filter(|l| **l == Some(true)).count();
     eprintln!("train: {n} generated and real-negative texts, {tokens} tokens, {pos} name tokens");
-    let width = knob("WIDTH", 0.0) as usize;
-    let dbits = knob("DBITS", 16.0) as u32;
-    // The shipped weights are the mean of `RUNS` runs, each over the texts in another order
-    // (and, for the contextual part, other initial weights): one run's figures on the real set
-    // move by a few hundredths with the order alone. A linear model's average is a linear model;
-    // networks from other initial weights do not average (their hidden units differ), so the
-    // contextual part is one run.
-    let runs = if width == 0 { knob("RUNS", RUNS as f64).max(1.0) as usize } else { 1 };
+    // The shipped weights are the mean of `RUNS` runs, each over the texts in another order: one
+    // run's figures on the real set move by a few hundredths with the order alone, and a mean of
+    // linear models is one linear model.
+    let runs = knob("RUNS", RUNS as f64).max(1.0) as usize;
     let seed = knob("SEED", 0.0) as usize;
-    let mut sum: Option<Params> = None;
+    let mut w = vec![0f32; 1 << BITS];
     for r in 0..runs {
-        let p = fit(&seqs, seed + r, width, dbits);
-        let s = sum.get_or_insert_with(|| Params { w: vec![0.0; p.w.len()], e: vec![0.0; p.e.len()], b1: vec![0.0; p.b1.len()], v: vec![0.0; p.v.len()] });
-        s.add(&p, 1.0 / runs as f32);
+        for (x, y) in w.iter_mut().zip(fit(&seqs, seed + r)) {
+            *x += y * (1.0 / runs as f32);
+        }
     }
-    let Params { w, e, b1, v } = sum.ok_or("no runs")?;
     let weights: Vec<i16> = w.iter().map(|x| (x * SCALE as f32).round().clamp(-32767.0, 32767.0) as i16).collect();
     let logit = |p: f64| ((p / (1.0 - p)).ln() * f64::from(SCALE)).round() as i32;
     let thresholds = [logit(LEVEL_P[0]), logit(LEVEL_P[1]), logit(LEVEL_P[2]), logit(LEVEL_P[3])];
-    let deep = if width == 0 { None } else { Some(quantize(&seqs, &e, &b1, &v, width, dbits)) };
-    let t = Tagger { bits: BITS, weights, lex, thresholds, deep };
+    let t = Tagger { bits: BITS, weights, lex, thresholds };
     fs::write(out, t.to_bytes())?;
     eprintln!("wrote {} ({} bytes)", out.display(), t.to_bytes().len());
     Ok(())
 }
 
-/// A model's float parameters: linear weights, embedding rows, hidden bias, output weights.
-struct Params {
-    w: Vec<f32>,
-    e: Vec<f32>,
-    b1: Vec<f32>,
-    v: Vec<f32>,
-}
-
-impl Params {
-    fn add(&mut self, o: &Params, k: f32) {
-        for (a, b) in [(&mut self.w, &o.w), (&mut self.e, &o.e), (&mut self.b1, &o.b1), (&mut self.v, &o.v)] {
-            for (x, y) in a.iter_mut().zip(b) {
-                *x += y * k;
-            }
-        }
-    }
-}
-
-// Index loops over tokens and hidden units read as the maths they implement.
-#[allow(clippy::needless_range_loop)]
 /// One training run: AdaGrad over every text `EPOCHS` times, in an order set by `seed`; the
-/// mean of the last half of the epochs' weights (steadier on unseen text).
-fn fit(seqs: &[Seq], seed: usize, width: usize, dbits: u32) -> Params {
+/// mean of the last half of the epochs' weights (steadier on unseen text). Each text's tokens
+/// are scored first, then its weights updated.
+fn fit(seqs: &[Seq], seed: usize) -> Vec<f32> {
     let epochs = knob("EPOCHS", EPOCHS as f64) as usize;
     let total = seqs.len();
     // Each seed its own order: k -> k * p mod total for the seed's prime p (a rotation of one
@@ -306,139 +266,49 @@ fn fit(seqs: &[Seq], seed: usize, width: usize, dbits: u32) -> Params {
     let order: Vec<usize> =
         (0..total).map(|k| if total % p == 0 && p > 1 { k } else { (k * p + seed / PRIMES.len()) % total }).collect();
     let pos = seqs.iter().flat_map(|s| &s.labels).filter(|l| **l == Some(true)).count();
-    let (lr, lr_deep, l2) = (knob("LR", 0.2) as f32, knob("LR_DEEP", 0.05) as f32, 1e-6f32);
+    let (lr, l2) = (knob("LR", 0.2) as f32, 1e-6f32);
     let pos_weight = knob("POS_WEIGHT", 1.0) as f32;
-    let size = 1usize << BITS;
-    let (mask, dmask) = ((1u32 << BITS) - 1, (1u32 << dbits) - 1);
-    let nout = (2 * CONTEXT + 1) * width;
-    let mut rng = Mix(0x5eed + seed as u64);
-    // Parameters and their AdaGrad sums: linear weights, embedding rows, hidden bias, output.
-    let mut w = vec![0f32; size];
-    let mut gw = vec![1e-6f32; size];
-    let mut e: Vec<f32> = (0..width << dbits).map(|_| rng.next() * 0.05).collect();
-    let mut ge = vec![1e-6f32; width << dbits];
-    let mut b1 = vec![0.1f32; width];
-    let mut gb1 = vec![1e-6f32; width];
-    let mut v: Vec<f32> = (0..nout).map(|_| rng.next() * 0.1).collect();
-    let mut gv = vec![1e-6f32; nout];
-    let mut avg: Option<Params> = None;
+    let mask = (1u32 << BITS) - 1;
+    let mut w = vec![0f32; 1 << BITS];
+    let mut gw = vec![1e-6f32; 1 << BITS];
+    let mut avg = vec![0f32; 1 << BITS];
     let last = epochs - epochs / 2;
     for epoch in 0..epochs {
         let mut loss = 0f64;
-        for k in 0..total {
-            let s = &seqs[order[k]];
-            let n = s.labels.len();
-            // Forward: hidden pre-activations, then each token's logit.
-            let mut acc = vec![0f32; n * width];
-            for (i, f) in s.feats.iter().enumerate() {
-                let a = &mut acc[i * width..(i + 1) * width];
-                a.copy_from_slice(&b1);
-                for &j in f {
-                    let row = (j & dmask) as usize * width;
-                    for (x, y) in a.iter_mut().zip(&e[row..row + width]) {
-                        *x += y;
-                    }
-                }
-            }
-            let h: Vec<f32> = acc.iter().map(|x| x.max(0.0)).collect();
-            let mut g = vec![0f32; n];
-            for i in 0..n {
-                let Some(y) = s.labels[i] else { continue };
-                let mut z: f32 = s.feats[i].iter().map(|&j| w[(j & mask) as usize]).sum();
-                if width > 0 {
-                    for k in 0..=2 * CONTEXT {
-                        let Some(t) = (i + k).checked_sub(CONTEXT).filter(|t| *t < n) else { continue };
-                        z += h[t * width..(t + 1) * width].iter().zip(&v[k * width..(k + 1) * width]).map(|(a, b)| a * b).sum::<f32>();
-                    }
-                }
-                let p = 1.0 / (1.0 + (-z).exp());
-                loss -= f64::from(if y { p.max(1e-7).ln() } else { (1.0 - p).max(1e-7).ln() });
-                g[i] = s.weight * if y { (p - 1.0) * pos_weight } else { p };
-            }
-            // Backward: linear weights, output weights, hidden vectors, embedding rows.
-            let mut dh = vec![0f32; n * width];
-            let mut dv = vec![0f32; nout];
-            for i in 0..n {
-                if g[i] == 0.0 {
+        for &k in &order {
+            let s = &seqs[k];
+            let g: Vec<f32> = s
+                .feats
+                .iter()
+                .zip(&s.labels)
+                .map(|(f, l)| {
+                    let Some(y) = *l else { return 0.0 };
+                    let z: f32 = f.iter().map(|&j| w[(j & mask) as usize]).sum();
+                    let p = 1.0 / (1.0 + (-z).exp());
+                    loss -= f64::from(if y { p.max(1e-7).ln() } else { (1.0 - p).max(1e-7).ln() });
+                    s.weight * if y { (p - 1.0) * pos_weight } else { p }
+                })
+                .collect();
+            for (f, gi) in s.feats.iter().zip(g) {
+                if gi == 0.0 {
                     continue;
                 }
-                for &j in &s.feats[i] {
+                for &j in f {
                     let j = (j & mask) as usize;
-                    let gj = g[i] + l2 * w[j];
+                    let gj = gi + l2 * w[j];
                     gw[j] += gj * gj;
                     w[j] -= lr * gj / gw[j].sqrt();
-                }
-                for k in 0..=2 * CONTEXT {
-                    let Some(t) = (i + k).checked_sub(CONTEXT).filter(|t| *t < n) else { continue };
-                    for c in 0..width {
-                        dv[k * width + c] += g[i] * h[t * width + c];
-                        dh[t * width + c] += g[i] * v[k * width + c];
-                    }
-                }
-            }
-            for (x, (gx, d)) in v.iter_mut().zip(gv.iter_mut().zip(&dv)) {
-                *gx += d * d;
-                *x -= lr_deep * d / gx.sqrt();
-            }
-            for i in 0..n {
-                let da: Vec<f32> =
-                    (0..width).map(|c| if acc[i * width + c] > 0.0 { dh[i * width + c] } else { 0.0 }).collect();
-                if da.iter().all(|x| *x == 0.0) {
-                    continue;
-                }
-                for c in 0..width {
-                    gb1[c] += da[c] * da[c];
-                    b1[c] -= lr_deep * da[c] / gb1[c].sqrt();
-                }
-                for &j in &s.feats[i] {
-                    let row = (j & dmask) as usize * width;
-                    for c in 0..width {
-                        let d = da[c] + l2 * e[row + c];
-                        ge[row + c] += d * d;
-                        e[row + c] -= lr_deep * d / ge[row + c].sqrt();
-                    }
                 }
             }
         }
         eprintln!("epoch {epoch}: loss {:.4}", loss / pos.max(1) as f64);
-        // The shipped weights are the mean of the last epochs' (steadier on unseen text).
         if epoch >= epochs / 2 {
-            let a = avg.get_or_insert_with(|| Params { w: vec![0.0; size], e: vec![0.0; e.len()], b1: vec![0.0; width], v: vec![0.0; nout] });
-            let now = Params { w: w.clone(), e: e.clone(), b1: b1.clone(), v: v.clone() };
-            a.add(&now, 1.0 / last as f32);
-        }
-    }
-    avg.unwrap_or(Params { w, e, b1, v })
-}
-
-/// The contextual part in integers: embedding rows as i8 (scale: the largest weight is 127),
-/// hidden values cut to 0..127 at a scale that keeps the training tokens' 99.9th percentile
-/// below the top, output weights in `SCALE` units times `2^OUT_SHIFT`.
-fn quantize(seqs: &[Seq], e: &[f32], b1: &[f32], v: &[f32], width: usize, dbits: u32) -> Deep {
-    const OUT_SHIFT: u32 = 12;
-    let dmask = (1u32 << dbits) - 1;
-    let se = e.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-6) / 127.0;
-    let embed: Vec<i8> = e.iter().map(|x| (x / se).round().clamp(-127.0, 127.0) as i8).collect();
-    let bias: Vec<i32> = b1.iter().map(|x| (x / se).round() as i32).collect();
-    // Hidden values seen in training (every 7th text), in embedding units.
-    let mut seen: Vec<f32> = Vec::new();
-    for s in seqs.iter().step_by(7) {
-        for f in &s.feats {
-            for c in 0..width {
-                let a: f32 = b1[c] + f.iter().map(|&j| e[(j & dmask) as usize * width + c]).sum::<f32>();
-                if a > 0.0 {
-                    seen.push(a / se);
-                }
+            for (a, x) in avg.iter_mut().zip(&w) {
+                *a += x * (1.0 / last as f32);
             }
         }
     }
-    seen.sort_by(f32::total_cmp);
-    let top = seen.get(seen.len() * 999 / 1000).copied().unwrap_or(127.0);
-    let shift = (top / 127.0).log2().ceil().max(0.0) as u32;
-    let sh = se * (1u32 << shift) as f32;
-    let out: Vec<i32> = v.iter().map(|x| (x * sh * SCALE as f32 * (1u32 << OUT_SHIFT) as f32).round() as i32).collect();
-    eprintln!("contextual part: width {width}, 2^{dbits} rows, embedding scale {se:.5}, hidden shift {shift}");
-    Deep { bits: dbits, width, shift, out_shift: OUT_SHIFT, embed, bias, out }
+    avg
 }
 
 #[derive(Default, Clone, Copy)]

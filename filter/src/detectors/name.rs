@@ -5,11 +5,10 @@
 //! the separators between them, whether it starts a sentence or line, the run of capitalised
 //! words it sits in, and three lexicons: first names, last names and common lower-case words);
 //! a logistic model over those features (integer weights, so every runtime adds up the same
-//! numbers) scores each token; the model file may add a small contextual network ([`Deep`],
-//! integer too; the shipped model has none, see the card). Tokens scoring at least the `L4`
-//! threshold form names: neighbours joined by a space, a hyphen or an initial's full stop are
-//! one name, and a capitalised word next to a name joins it on weaker evidence. A name's level
-//! is the most certain level its best token reaches.
+//! numbers) scores each token. Tokens scoring at least the `L4` threshold form names: neighbours
+//! joined by a space, a hyphen or an initial's full stop are one name, and a capitalised word
+//! next to a name joins it on weaker evidence. A name's level is the most certain level its best
+//! token reaches.
 //!
 //! The weights, lexicons and thresholds are one file, `models/name-tagger.bin`, made by the
 //! training pipeline in `models/names/` (generated multilingual text; see its card). Latin,
@@ -17,8 +16,8 @@
 //! (Chinese, Japanese, Thai) are not segmented, so names in them are not found.
 //!
 //! Titles and greetings are not part of a name ("Dr. Ana Silva" and "Frau Ana Silva" report "Ana
-//! Silva"), nor is a possessive
-//! "'s". Names of public figures are names: they are reported like anyone else's.
+//! Silva"), nor is a possessive "'s". Names of public figures are names: they are reported like
+//! anyone else's.
 
 use std::collections::BTreeMap;
 
@@ -29,9 +28,7 @@ use crate::text::NormText;
 /// The shipped model (format: [`Tagger::parse`]).
 const MODEL: &[u8] = include_bytes!("../../../models/name-tagger.bin");
 
-/// Format 1: the linear part only; format 2 adds [`Deep`].
-const MAGIC_V1: &[u8; 8] = b"PNAME\x00\x01\x00";
-const MAGIC_V2: &[u8; 8] = b"PNAME\x00\x02\x00";
+const MAGIC: &[u8; 8] = b"PNAME\x00\x01\x00";
 
 /// Fixed-point scale of the stored weights: a logit is the sum of a token's weights / `SCALE`.
 pub const SCALE: i32 = 256;
@@ -102,60 +99,6 @@ pub struct Tagger {
     pub lex: Lexicons,
     /// Minimum token score (weight sum, `SCALE` per logit unit) for `L1`..`L4`, descending.
     pub thresholds: [i32; 4],
-    /// The contextual part (format 2), added to the linear score.
-    pub deep: Option<Deep>,
-}
-
-/// Tokens either side whose hidden vectors a token's contextual score reads.
-pub const CONTEXT: usize = 2;
-
-/// The contextual part: each token's features (the linear part's, hashed into `2^bits` rows)
-/// sum into a hidden vector of `width` small integers (ReLU, scaled down by `2^shift`, at most
-/// 127); a token's score adds its own and its neighbours' hidden vectors (`CONTEXT` either side)
-/// dotted with `out`, scaled down by `2^out_shift` into `SCALE` units. Integers throughout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deep {
-    pub bits: u32,
-    pub width: usize,
-    pub shift: u32,
-    pub out_shift: u32,
-    /// `2^bits` rows of `width`.
-    pub embed: Vec<i8>,
-    pub bias: Vec<i32>,
-    /// `2 * CONTEXT + 1` blocks of `width`: the token `CONTEXT` before first.
-    pub out: Vec<i32>,
-}
-
-impl Deep {
-    /// Token hidden vector from its features (appended to `h`).
-    pub fn hidden(&self, feats: &[u32], h: &mut Vec<u8>) {
-        let mask = (1u32 << self.bits) - 1;
-        let mut acc = self.bias.clone();
-        for f in feats {
-            let row = (f & mask) as usize * self.width;
-            if let Some(e) = self.embed.get(row..row + self.width) {
-                for (a, x) in acc.iter_mut().zip(e) {
-                    *a = a.saturating_add(i32::from(*x));
-                }
-            }
-        }
-        h.extend(acc.iter().map(|a| (a >> self.shift).clamp(0, 127) as u8));
-    }
-
-    /// Contextual score of token `i` of `n`, from every token's hidden vector `h`.
-    pub fn score(&self, h: &[u8], i: usize, n: usize) -> i32 {
-        let mut s: i64 = 0;
-        for k in 0..=2 * CONTEXT {
-            let Some(t) = (i + k).checked_sub(CONTEXT).filter(|t| *t < n) else { continue };
-            let (Some(hv), Some(o)) =
-                (h.get(t * self.width..(t + 1) * self.width), self.out.get(k * self.width..(k + 1) * self.width))
-            else {
-                continue;
-            };
-            s += hv.iter().zip(o).map(|(a, b)| i64::from(*a) * i64::from(*b)).sum::<i64>();
-        }
-        (s >> self.out_shift).clamp(i64::from(i32::MIN / 4), i64::from(i32::MAX / 4)) as i32
-    }
 }
 
 fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
@@ -175,12 +118,9 @@ fn u32_at(b: &mut &[u8]) -> Result<u32, String> {
 impl Tagger {
     /// Model file layout, little-endian: magic (8 bytes), `bits` (u32), `2^bits` i16 weights,
     /// three lexicons (u32 count, then sorted u32 hashes: first names, last names, common words),
-    /// four i32 thresholds (`L1`..`L4`); format 2 then [`Deep`]: `bits`, `width`, `shift`,
-    /// `out_shift` (u32 each), the embedding (i8), `bias` and `out` (i32).
+    /// four i32 thresholds (`L1`..`L4`).
     pub fn parse(mut b: &[u8]) -> Result<Tagger, String> {
-        let magic = take(&mut b, 8)?;
-        let v2 = magic == MAGIC_V2;
-        if magic != MAGIC_V1 && !v2 {
+        if take(&mut b, 8)? != MAGIC {
             return Err("name tagger model: bad magic".into());
         }
         let bits = u32_at(&mut b)?;
@@ -203,36 +143,18 @@ impl Tagger {
         for t in thresholds.iter_mut() {
             *t = u32_at(&mut b)? as i32;
         }
-        let deep = if v2 { Some(Self::parse_deep(&mut b)?) } else { None };
         if !b.is_empty() || thresholds.windows(2).any(|p| p[0] < p[1]) {
             return Err("name tagger model: bad thresholds or trailing bytes".into());
         }
         let common = lists.pop().unwrap_or_default();
         let last = lists.pop().unwrap_or_default();
         let first = lists.pop().unwrap_or_default();
-        Ok(Tagger { bits, weights, lex: Lexicons { first, last, common }, thresholds, deep })
-    }
-
-    fn parse_deep(b: &mut &[u8]) -> Result<Deep, String> {
-        let bits = u32_at(b)?;
-        let width = u32_at(b)? as usize;
-        let shift = u32_at(b)?;
-        let out_shift = u32_at(b)?;
-        if !(8..=22).contains(&bits) || !(1..=64).contains(&width) || shift > 24 || out_shift > 30 {
-            return Err("name tagger model: bad contextual part".into());
-        }
-        let embed = take(b, width << bits)?.iter().map(|x| *x as i8).collect();
-        let mut ints = |n: usize| -> Result<Vec<i32>, String> {
-            Ok(take(b, n * 4)?.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
-        };
-        let bias = ints(width)?;
-        let out = ints((2 * CONTEXT + 1) * width)?;
-        Ok(Deep { bits, width, shift, out_shift, embed, bias, out })
+        Ok(Tagger { bits, weights, lex: Lexicons { first, last, common }, thresholds })
     }
 
     /// The file [`Tagger::parse`] reads.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = if self.deep.is_some() { MAGIC_V2 } else { MAGIC_V1 }.to_vec();
+        let mut b = MAGIC.to_vec();
         b.extend(self.bits.to_le_bytes());
         for w in &self.weights {
             b.extend(w.to_le_bytes());
@@ -246,15 +168,6 @@ impl Tagger {
         for t in self.thresholds {
             b.extend(t.to_le_bytes());
         }
-        if let Some(d) = &self.deep {
-            for x in [d.bits, d.width as u32, d.shift, d.out_shift] {
-                b.extend(x.to_le_bytes());
-            }
-            b.extend(d.embed.iter().map(|x| *x as u8));
-            for x in d.bias.iter().chain(&d.out) {
-                b.extend(x.to_le_bytes());
-            }
-        }
         b
     }
 
@@ -262,26 +175,15 @@ impl Tagger {
     pub fn scores(&self, p: &Prepared) -> Vec<i32> {
         let mask = (1u32 << self.bits) - 1;
         let mut feats = Vec::with_capacity(40);
-        let n = p.toks.len();
-        let mut hidden = Vec::new();
-        let mut scores: Vec<i32> = (0..n)
+        (0..p.toks.len())
             .map(|i| {
                 features(p, i, &mut feats);
-                if let Some(d) = &self.deep {
-                    d.hidden(&feats, &mut hidden);
-                }
                 feats
                     .iter()
                     .map(|f| i32::from(self.weights.get((f & mask) as usize).copied().unwrap_or(0)))
                     .sum()
             })
-            .collect();
-        if let Some(d) = &self.deep {
-            for (i, s) in scores.iter_mut().enumerate() {
-                *s += d.score(&hidden, i, n);
-            }
-        }
-        scores
+            .collect()
     }
 
     /// Names in `text`: byte ranges and the most certain level each reaches.
