@@ -356,6 +356,17 @@ def main():
         log(f"splice: {n_splice} attacks and {n_splice} benign imperatives a epoch into windows of "
             f"{len(sp_hosts)} documents (pools {len(sp_pos)} / {len(sp_neg)})")
 
+    # Composed instructions (compose.py): N attacks and N benign twins a epoch, spliced like the above.
+    n_compose = int(os.environ.get("PARAPET_COMPOSE", 0))
+    if n_compose:
+        import compose
+        if not n_splice:
+            sp_hosts = [e["ids"] for e in train if e["group"] == "docs_real" and len(e["ids"]) >= 64]
+            sp_pre = [tok.encode(p, add_special_tokens=False).ids for p in SPLICE_PREFIXES]
+        compose_mode = os.environ.get("PARAPET_COMPOSE_MODE", "parts")
+        assert compose_mode in ("parts", "fixed"), f"PARAPET_COMPOSE_MODE must be parts or fixed, not {compose_mode!r}"
+        log(f"compose: {n_compose} composed attacks and {n_compose} benign twins a epoch ({compose_mode})")
+
     # Extra windows with the teacher's scores (a pickle of (ids, labels, teacher probabilities)),
     # e.g. spliced injections the teacher scored once: distilled like the stored windows.
     extra = []
@@ -376,6 +387,11 @@ def main():
         for _ in range(n_splice):
             for ids, lab in (rng.choice(sp_pos), rng.choice(sp_neg)):
                 # hard labels only: the committed teacher scores hold no spliced window
+                items.append((splice(rng.choice(sp_hosts), ids, sp_pre, rng)[0], lab, False, None))
+        for _ in range(n_compose):
+            for text, lab in ((compose.attack(rng, compose_mode), [1] + [-1] * (len(HEADS) - 1)),
+                              (compose.benign(rng, compose_mode), [0] * len(HEADS))):
+                ids = tok.encode(text, add_special_tokens=False).ids
                 items.append((splice(rng.choice(sp_hosts), ids, sp_pre, rng)[0], lab, False, None))
         for i, (e, w) in enumerate(zip(train, weights)):
             k = int(w) + (1 if rng.random() < w - int(w) else 0)
@@ -473,7 +489,7 @@ def main():
                    "warm_start_from": args.init or None, "teacher": args.teacher or args.teacher_scores or None, "kd": args.kd if (args.teacher or stored) else None,
                    "drop_groups": sorted(drop), "kd_skip_groups": sorted(kd_skip) if (args.teacher or stored) else [],
                    "max_len": MAX_LEN, "max_steps": args.steps or None,
-                   "splice": n_splice or None}, f, indent=1)
+                   "splice": n_splice or None, "compose": n_compose or None, "compose_mode": os.environ.get("PARAPET_COMPOSE_MODE", "parts") if n_compose else None}, f, indent=1)
     log(f"training done in {(time.time() - t_start) / 60:.1f} min")
 
 
