@@ -351,19 +351,17 @@ def main():
             f"(repeat {GROUP_REPEAT['hard_negatives']})")
 
     n_splice = int(os.environ.get("PARAPET_SPLICE", 0))
-    if n_splice:
+    n_compose = int(os.environ.get("PARAPET_COMPOSE", 0))
+    compose_mode = os.environ.get("PARAPET_COMPOSE_MODE", "parts")
+    if n_splice or n_compose:
         sp_pos, sp_neg, sp_hosts, sp_pre = splice_pools(train, tok)
+    if n_splice:
         log(f"splice: {n_splice} attacks and {n_splice} benign imperatives a epoch into windows of "
             f"{len(sp_hosts)} documents (pools {len(sp_pos)} / {len(sp_neg)})")
 
     # Composed instructions (compose.py): N attacks and N benign twins a epoch, spliced like the above.
-    n_compose = int(os.environ.get("PARAPET_COMPOSE", 0))
     if n_compose:
         import compose
-        if not n_splice:
-            sp_hosts = [e["ids"] for e in train if e["group"] == "docs_real" and len(e["ids"]) >= 64]
-            sp_pre = [tok.encode(p, add_special_tokens=False).ids for p in SPLICE_PREFIXES]
-        compose_mode = os.environ.get("PARAPET_COMPOSE_MODE", "parts")
         assert compose_mode in ("parts", "fixed"), f"PARAPET_COMPOSE_MODE must be parts or fixed, not {compose_mode!r}"
         log(f"compose: {n_compose} composed attacks and {n_compose} benign twins a epoch ({compose_mode})")
 
@@ -489,7 +487,7 @@ def main():
                    "warm_start_from": args.init or None, "teacher": args.teacher or args.teacher_scores or None, "kd": args.kd if (args.teacher or stored) else None,
                    "drop_groups": sorted(drop), "kd_skip_groups": sorted(kd_skip) if (args.teacher or stored) else [],
                    "max_len": MAX_LEN, "max_steps": args.steps or None,
-                   "splice": n_splice or None, "compose": n_compose or None, "compose_mode": os.environ.get("PARAPET_COMPOSE_MODE", "parts") if n_compose else None}, f, indent=1)
+                   "splice": n_splice or None, "compose": n_compose or None, "compose_mode": compose_mode if n_compose else None}, f, indent=1)
     log(f"training done in {(time.time() - t_start) / 60:.1f} min")
 
 
