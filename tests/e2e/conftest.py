@@ -42,7 +42,10 @@ def wait_port(port: int, timeout: float = 60.0, proc=None) -> None:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            # From 127.0.0.2: polling 127.0.0.1 from its own ephemeral range can pick the
+            # polled port as the source and connect the socket to itself (TCP simultaneous
+            # open), which both reads as "listening" and keeps the server from binding it.
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5, source_address=("127.0.0.2", 0)):
                 return
         except OSError:
             time.sleep(0.1)
@@ -210,20 +213,43 @@ def envoy_yaml(plugin_config, listen_port, admin_port, upstream_port, shipped="e
 class Envoy:
     def __init__(self, tmp_path, plugin_config, upstream_port, shipped="envoy.yaml", concurrency=1, replace=None):
         require(ENVOY_WASM)
-        self.port, self.admin = free_port(), free_port()
-        cfg = tmp_path / f"envoy-{self.port}.yaml"
-        cfg.write_text(envoy_yaml(plugin_config, self.port, self.admin, upstream_port, shipped, replace))
-        self.log = tmp_path / f"envoy-{self.port}.log"
-        self.proc = subprocess.Popen(
-            [str(envoy_binary()), "-c", str(cfg), "--concurrency", str(concurrency), "--use-dynamic-base-id", "-l", "info",
-             "--log-path", str(self.log)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
-        )
-        try:
-            wait_port(self.port, timeout=90, proc=self.proc)
-        except Exception:
-            self.stop()
-            raise RuntimeError("Envoy did not start:\n" + self.logs()[-4000:])
+        # A port from free_port() is free only when chosen; Envoy binds it seconds later, after
+        # compiling the module, and another socket may take it meanwhile. Only that collision is
+        # retried, with fresh ports; any other start failure is reported with Envoy's log.
+        for attempt in range(3):
+            self.port, self.admin = free_port(), free_port()
+            cfg = tmp_path / f"envoy-{self.port}.yaml"
+            cfg.write_text(envoy_yaml(plugin_config, self.port, self.admin, upstream_port, shipped, replace))
+            self.log = tmp_path / f"envoy-{self.port}.log"
+            self.proc = subprocess.Popen(
+                [str(envoy_binary()), "-c", str(cfg), "--concurrency", str(concurrency), "--use-dynamic-base-id", "-l", "info",
+                 "--log-path", str(self.log)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+            )
+            try:
+                wait_port(self.port, timeout=90, proc=self.proc)
+                self.wait_live()
+                return
+            except Exception:
+                self.stop()
+                if "Address already in use" in self.logs() and attempt < 2:
+                    continue
+                raise RuntimeError("Envoy did not start:\n" + self.logs()[-4000:])
+
+    def wait_live(self, timeout=30.0):
+        """Until the admin `/ready` says LIVE: the listener that answered is this Envoy's own and
+        its workers run (a port that answers is not proof of either)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Envoy exited with {self.proc.returncode}")
+            try:
+                if request(self.admin, "GET", "/ready").status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError("Envoy not LIVE")
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
