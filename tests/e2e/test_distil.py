@@ -3,6 +3,7 @@ for: windows are fixed per example (an injected instruction inside its window), 
 depend on order, logits survive the one-byte encoding, and the committed artifact is whole."""
 import json
 import math
+import random
 import sys
 
 import pytest
@@ -37,6 +38,23 @@ def test_long_text_without_injection_is_deterministic_per_text():
     assert a == distil.student_windows(example(3000, text="alpha"))
     starts = {distil.student_windows(example(3000, text=f"doc {i}"))[0][0] for i in range(20)}
     assert len(starts) > 10  # spread over the text, not always its start
+
+
+def test_window_around_holds_the_spliced_span():
+    rng = random.Random(3)
+    w = list(range(254))
+    starts = set()
+    for span in ((0, 20), (100, 130), (230, 254), (10, 200)):
+        for _ in range(30):
+            c = distil.window_around(w, span, 126, rng)
+            assert len(c) == 126 and c == w[c[0]:c[0] + 126]
+            if span[1] - span[0] <= 126:
+                assert c[0] <= span[0] and span[1] <= c[0] + 126, (span, c[0])
+            else:
+                assert c[0] == span[0]
+            starts.add(c[0])
+    assert len(starts) > 20  # the span sits anywhere in the window, not always at one place
+    assert distil.window_around(w[:100], (5, 10), 126, rng) == w[:100]
 
 
 def test_pack_round_trip(tmp_path):
