@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import DATA_DIR, HEADS, MODELS, WORK_DIR, load_examples  # noqa: E402
+from common import DATA_DIR, HEADS, MODELS, STRIDE, WIN, WORK_DIR, load_examples  # noqa: E402
 
 FPRS = {"L1": 0.001, "L2": 0.005, "L3": 0.01, "L4": 0.03}
 # Generated over-defense probe groups (held-out families of benign trigger-word prompts and clean documents)
@@ -44,6 +44,14 @@ TRIGGER_FPRS = {"L1": 0.005, "L2": 0.02, "L3": 0.05, "L4": 0.10}
 # refit mode): one set of thresholds for every message, each level's the highest of the overall
 # one and the real documents' one; no document fields, no trigger-word rule.
 SINGLE = os.environ.get("PARAPET_CALIBRATION", "roles") == "single"
+# PARAPET_CONFIRM=SHIFTS:AGREE:FROM (e.g. "-128,-64,64,128:2:0.5"): the runtime's `tool_confirm`.
+# A document's window that scores at least FROM on a head with document thresholds is scored again
+# with its start moved by each of SHIFTS tokens (kept inside the text), and that head's logit
+# becomes the lower of its own and the AGREE-th highest moved one. The high windows of benign
+# documents are often artefacts of where a window starts (a run of test code, a changelog line)
+# and fall when it moves; an instruction a few dozen tokens long stays inside most moved windows.
+# The documents' penalty and thresholds are then fitted on the confirmed scores.
+CONFIRM = os.environ.get("PARAPET_CONFIRM", "")
 LEVELS = ["l1_confident", "l2_very_likely", "l3_likely", "l4_less_likely", "l5_unlikely"]
 
 
@@ -93,6 +101,48 @@ def doc_windows(ex):
     return np.array([len(eval_windows(e["ids"])) for e in ex], dtype=np.float64)
 
 
+def parse_confirm(spec):
+    shifts, agree, frm = spec.split(":")
+    return [int(x) for x in shifts.split(",")], int(agree), float(frm)
+
+
+def runtime_windows(n):
+    """Starts of the windows the runtime reads in a text of `n` content tokens: all of them
+    (filter/src/model/mod.rs `windows`), where validation's `eval_windows` stops at 16."""
+    return [0] if n <= WIN else [i * STRIDE for i in range(1 + -(-(n - WIN) // STRIDE))]
+
+
+def document_scores(ex, rows, heads, spec):
+    """Scores and window counts of the documents `ex[rows]` as the runtime reads a tool result,
+    with the shipped int8 file: every window to the text's end, and under `tool_confirm` (`spec`,
+    see CONFIRM; none if empty) each window's heads in `heads` at or over `from` confirmed at
+    moved starts; the best window per head."""
+    from common import confirmed_logits, load_tokenizer
+    from export import SHIPPED, ort_session, run_ort
+    shifts, agree, frm = parse_confirm(spec) if spec else ([], 1, 1.0)
+    sess = ort_session(SHIPPED)
+    score = lambda w: run_ort(sess, w).astype(np.float64)  # noqa: E731
+    out = np.zeros((len(rows), len(HEADS)), dtype=np.float32)
+    counts = np.zeros(len(rows), dtype=np.float64)
+    lowered = 0
+    encs = load_tokenizer().encode_batch([ex[i]["text"] for i in rows], add_special_tokens=False)
+    for k, enc in enumerate(encs):
+        ids = enc.ids
+        starts = runtime_windows(len(ids))
+        best = np.full(len(HEADS), -np.inf)
+        for st in starts:
+            lg = score(ids[st:st + WIN])
+            if spec:
+                c = np.array(confirmed_logits(lg, ids, st, score, heads, shifts, agree, float(np.log(frm / (1 - frm)))))
+                lowered += int((c != lg).any())
+                lg = c
+            best = np.maximum(best, lg)
+        out[k], counts[k] = sigmoid(best), len(starts)
+    print(f"{len(rows)} validation documents read to their end: {int(counts.sum())} windows"
+          + (f", confirmation lowered {lowered} ({spec})" if spec else ""))
+    return out, counts
+
+
 def read_with(calib, head, group):
     """Which of a head's threshold sets a validation group is read with, as the runtime would."""
     documents = group in DOCUMENT_GROUPS.get(head, ()) and "tool_thresholds" in calib["per_head"][head]
@@ -132,6 +182,21 @@ def main():
         return thr
 
     windows = None
+    if not SINGLE:
+        # Documents are read as the runtime reads tool results: every window (export.py scored
+        # validation on the first 16), and under PARAPET_CONFIRM with the runtime's confirmation.
+        windows = doc_windows(ex)
+        heads = [h for h, name in enumerate(HEADS) if name in DOCUMENT_GROUPS]
+        rows = np.where([any(e["group"] in DOCUMENT_GROUPS[HEADS[h]] for h in heads) for e in ex])[0]
+        doc_scores, windows[rows] = document_scores(ex, rows, heads, CONFIRM)
+        for h in heads:
+            scores[rows, h] = doc_scores[:, h]
+        if CONFIRM:
+            shifts, agree, frm = parse_confirm(CONFIRM)
+            calib["tool_confirm"] = {"shifts": shifts, "agree": agree, "from": frm,
+                                     "rule": "a window of a multi-window tool result scoring at least `from` on a head with "
+                                             "tool_thresholds is scored again with its start moved by each of `shifts` tokens; "
+                                             "the head's logit becomes the lower of its own and the agree-th highest moved one"}
     for h, name in enumerate(HEADS):
         docs = np.array([e["group"] in DOCUMENT_GROUPS.get(name, ()) for e in ex])
         trig = np.array([e["group"] in TRIGGER_GROUPS.get(name, ()) for e in ex])

@@ -116,6 +116,35 @@ pub enum Reading {
 struct CalibrationFile {
     heads: Vec<String>,
     per_head: std::collections::BTreeMap<String, HeadCalibration>,
+    /// For [`Reading::Document`]: [`Confirm`]; absent, a document's windows count as scored.
+    #[serde(default)]
+    tool_confirm: Option<ConfirmFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmFile {
+    shifts: Vec<i32>,
+    agree: usize,
+    from: f64,
+    /// What the rule is, for a reader of the file.
+    #[serde(default)]
+    #[allow(dead_code)]
+    rule: String,
+}
+
+/// How a document's high windows are confirmed. A window of a multi-window document that scores
+/// at least `from` on a head is scored again at each of `shifts` (tokens, the window moved along
+/// the text, kept inside it), and that head's logit becomes the lower of its own and the
+/// `agree`-th highest of the moved windows'. An instruction a few dozen tokens long stays inside
+/// most moved windows and keeps its score; a benign window's high score that hangs on where
+/// the window happens to start does not survive the move. Only windows over `from` pay for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    shifts: Vec<i32>,
+    agree: usize,
+    /// `from` as a logit.
+    from_logit: f32,
 }
 
 #[derive(Deserialize)]
@@ -228,9 +257,16 @@ impl Model {
     /// [`Model::score_with`] read with `cal` (the shipped calibration, or a test's).
     fn score_under(&self, cal: &Calibration, text: &str, first_stage: Option<i64>, reading: Reading) -> Result<Scores, String> {
         let ids = self.tokenize(text);
+        let confirm = match reading {
+            Reading::Document if ids.len() > WINDOW => cal.tool_confirm.as_ref(),
+            _ => None,
+        };
         let mut best = [f32::NEG_INFINITY; 7];
-        for window in self.running(&ids, first_stage) {
-            let logits = precomputed(window).map_or_else(|| self.infer(window), Ok)?;
+        for (start, window) in self.running(&ids, first_stage) {
+            let mut logits = self.logits(window)?;
+            if let Some(c) = confirm {
+                self.confirm(c, &cal.documents, &ids, start, &mut logits)?;
+            }
             for (b, l) in best.iter_mut().zip(logits) {
                 *b = b.max(l);
             }
@@ -243,17 +279,49 @@ impl Model {
         Ok(out)
     }
 
+    /// A window's logits: precomputed by the host, or run now.
+    fn logits(&self, window: &[u32]) -> Result<[f32; 7], String> {
+        precomputed(window).map_or_else(|| self.infer(window), Ok)
+    }
+
+    /// [`Confirm`]: lowers each head of the window at `start` that has document thresholds
+    /// (`heads`) and whose logit reaches `from` to the `agree`-th highest logit of the moved
+    /// windows, where that is lower. Heads read as prompts are left as they are.
+    fn confirm(&self, c: &Confirm, heads: &[bool; 7], ids: &[u32], start: usize, logits: &mut [f32; 7]) -> Result<(), String> {
+        let due = |h: usize, l: f32| heads.get(h).copied().unwrap_or(false) && l >= c.from_logit;
+        if !logits.iter().enumerate().any(|(h, &l)| due(h, l)) {
+            return Ok(());
+        }
+        let last = ids.len().saturating_sub(WINDOW);
+        let mut moved = Vec::with_capacity(c.shifts.len());
+        for &d in &c.shifts {
+            let s = (start as i64 + i64::from(d)).clamp(0, last as i64) as usize;
+            moved.push(self.logits(ids.get(s..s + WINDOW).unwrap_or_default())?);
+        }
+        for (h, l) in logits.iter_mut().enumerate() {
+            if !due(h, *l) {
+                continue;
+            }
+            let mut head: Vec<f32> = moved.iter().map(|m| m[h]).collect();
+            head.sort_by(|a, b| b.total_cmp(a));
+            if let Some(&kth) = head.get(c.agree - 1) {
+                *l = l.min(kth);
+            }
+        }
+        Ok(())
+    }
+
     /// The windows of `text` the transformer runs on (content ids): every window, or with a
     /// first-stage cut-off only those whose gate score reaches it.
     pub fn windows_of(&self, text: &str, first_stage: Option<i64>) -> Vec<Vec<u32>> {
-        self.running(&self.tokenize(text), first_stage).map(<[u32]>::to_vec).collect()
+        self.running(&self.tokenize(text), first_stage).map(|(_, w)| w.to_vec()).collect()
     }
 
-    /// The windows of `ids` that run the transformer ([`Model::windows_of`]).
-    fn running<'a>(&'a self, ids: &'a [u32], first_stage: Option<i64>) -> impl Iterator<Item = &'a [u32]> + 'a {
+    /// The windows of `ids` that run the transformer ([`Model::windows_of`]), with their starts.
+    fn running<'a>(&'a self, ids: &'a [u32], first_stage: Option<i64>) -> impl Iterator<Item = (usize, &'a [u32])> + 'a {
         windows(ids.len())
-            .map(|(start, end)| ids.get(start..end).unwrap_or_default())
-            .filter(move |w| first_stage.is_none_or(|t| self.gate.passes(w, t)))
+            .map(|(start, end)| (start, ids.get(start..end).unwrap_or_default()))
+            .filter(move |(_, w)| first_stage.is_none_or(|t| self.gate.passes(w, t)))
     }
 
     /// Raw logits of one window of content ids (at most [`WINDOW`]).
@@ -367,6 +435,9 @@ pub struct Calibration {
     thresholds: [[f64; 4]; 7],
     tool_thresholds: [[f64; 4]; 7],
     tool_window_penalty: [f64; 7],
+    /// Heads with document thresholds of their own (the ones [`Confirm`] applies to).
+    documents: [bool; 7],
+    tool_confirm: Option<Confirm>,
 }
 
 impl Calibration {
@@ -374,7 +445,13 @@ impl Calibration {
     /// thresholds reads documents with its prompt ones, without a penalty with none.
     pub fn parse(json: &str) -> Result<Calibration, String> {
         let c: CalibrationFile = serde_json::from_str(json).map_err(|e| err(format!("calibration.json: {e}")))?;
-        let mut out = Calibration { thresholds: [[0f64; 4]; 7], tool_thresholds: [[0f64; 4]; 7], tool_window_penalty: [0f64; 7] };
+        let mut out = Calibration {
+            thresholds: [[0f64; 4]; 7],
+            tool_thresholds: [[0f64; 4]; 7],
+            tool_window_penalty: [0f64; 7],
+            documents: [false; 7],
+            tool_confirm: c.tool_confirm.as_ref().map(Confirm::check).transpose()?,
+        };
         for (h, name) in HEADS.iter().enumerate() {
             let short = name.trim_start_matches("moderated_content/");
             if c.heads.get(h).map(String::as_str) != Some(short) {
@@ -392,6 +469,7 @@ impl Calibration {
             out.thresholds[h] = p;
             out.tool_thresholds[h] = d;
             out.tool_window_penalty[h] = head.tool_window_penalty;
+            out.documents[h] = head.tool_thresholds.is_some();
         }
         Ok(out)
     }
@@ -432,6 +510,22 @@ impl Calibration {
         } else {
             Confidence::L5Unlikely
         }
+    }
+}
+
+impl Confirm {
+    fn check(f: &ConfirmFile) -> Result<Confirm, String> {
+        let bad = |what: &str| err(format!("calibration.json tool_confirm.{what}"));
+        if f.shifts.is_empty() || f.shifts.len() > 16 || f.shifts.iter().any(|d| *d == 0 || d.unsigned_abs() as usize > WINDOW) {
+            return Err(bad(&format!("shifts must be 1..16 non-zero moves of at most {WINDOW} tokens")));
+        }
+        if f.agree == 0 || f.agree > f.shifts.len() {
+            return Err(bad("agree must be 1..the number of shifts"));
+        }
+        if !(f.from > 0.0 && f.from < 1.0) {
+            return Err(bad("from must be a score strictly between 0 and 1"));
+        }
+        Ok(Confirm { shifts: f.shifts.clone(), agree: f.agree, from_logit: (f.from / (1.0 - f.from)).ln() as f32 })
     }
 }
 

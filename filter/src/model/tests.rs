@@ -96,6 +96,11 @@ fn empty_text_is_one_window() {
 
 /// A calibration file with `prompt_attack` given `extra` fields and every other head plain.
 fn calibration_with(extra: &str) -> Result<Calibration, String> {
+    calibration_top(extra, "")
+}
+
+/// [`calibration_with`], with `top` fields beside `heads` and `per_head` (e.g. `tool_confirm`).
+fn calibration_top(extra: &str, top: &str) -> Result<Calibration, String> {
     let plain = r#"{"thresholds": {"L1": 0.9, "L2": 0.8, "L3": 0.7, "L4": 0.6}}"#;
     let mut heads = Vec::new();
     let mut per_head = Vec::new();
@@ -105,7 +110,7 @@ fn calibration_with(extra: &str) -> Result<Calibration, String> {
         let body = if h == 0 { format!(r#"{{"thresholds": {{"L1": 0.95, "L2": 0.5, "L3": 0.3, "L4": 0.1}}{extra}}}"#) } else { plain.to_string() };
         per_head.push(format!("{short:?}: {body}"));
     }
-    Calibration::parse(&format!(r#"{{"heads": [{}], "per_head": {{{}}}}}"#, heads.join(","), per_head.join(",")))
+    Calibration::parse(&format!(r#"{{"heads": [{}], "per_head": {{{}}}{top}}}"#, heads.join(","), per_head.join(",")))
 }
 
 #[test]
@@ -159,4 +164,70 @@ fn a_document_is_scored_as_the_calibration_reads_it() {
     let shipped = &m.calibration;
     assert_eq!(m.score_with(&long, None, Reading::Document).unwrap()[0], shipped.head_score(0, shipped.text_logit(0, best, spans.len(), Reading::Document), Reading::Document));
     assert_eq!(m.score(&long).unwrap()[0], m.head_score(0, best));
+}
+
+const DOC_FIELDS: &str = r#", "tool_thresholds": {"L1": 0.99, "L2": 0.9, "L3": 0.8, "L4": 0.4}, "tool_window_penalty": 1.5"#;
+
+#[test]
+fn a_bad_confirmation_rule_is_refused_by_name() {
+    for (rule, says) in [
+        (r#"{"shifts": [], "agree": 1, "from": 0.5}"#, "tool_confirm.shifts"),
+        (r#"{"shifts": [64, 0], "agree": 1, "from": 0.5}"#, "tool_confirm.shifts"),
+        (r#"{"shifts": [-300, 64], "agree": 1, "from": 0.5}"#, "tool_confirm.shifts"),
+        (r#"{"shifts": [-64, 64], "agree": 3, "from": 0.5}"#, "tool_confirm.agree"),
+        (r#"{"shifts": [-64, 64], "agree": 0, "from": 0.5}"#, "tool_confirm.agree"),
+        (r#"{"shifts": [-64, 64], "agree": 1, "from": 1.0}"#, "tool_confirm.from"),
+    ] {
+        let e = calibration_top(DOC_FIELDS, &format!(r#", "tool_confirm": {rule}"#)).unwrap_err();
+        assert!(e.contains(says), "{rule}: {e}");
+    }
+    let e = calibration_top(DOC_FIELDS, r#", "tool_confirm": {"shifts": [64], "agree": 1, "from": 0.5, "form": 1}"#).unwrap_err();
+    assert!(e.contains("unknown field `form`"), "{e}");
+}
+
+#[test]
+fn a_documents_high_windows_are_confirmed_at_moved_starts() {
+    let m = model();
+    let long = "The quarterly report covers revenue, costs and headcount across all regions. ".repeat(60);
+    let ids = m.tokenize(&long);
+    let spans: Vec<_> = windows(ids.len()).collect();
+    assert!(spans.len() > 3);
+    let logit = |s: usize| m.infer(&ids[s..(s + WINDOW).min(ids.len())]).unwrap()[0];
+    let last = ids.len() - WINDOW;
+    // Every window confirmed (`from` near 0): each window's logit becomes the lower of its own and
+    // the second highest (here: the lower) of the windows 64 tokens before and after it, moved
+    // windows kept inside the text.
+    let every = calibration_top(DOC_FIELDS, r#", "tool_confirm": {"shifts": [-64, 64], "agree": 2, "from": 0.000001}"#).unwrap();
+    let want = spans
+        .iter()
+        .map(|&(s, _)| {
+            let moved = [s.saturating_sub(64).min(last), (s + 64).min(last)].map(|t| m.infer(&ids[t..t + WINDOW]).unwrap()[0]);
+            logit(s).min(moved[0].min(moved[1]))
+        })
+        .fold(f32::NEG_INFINITY, f32::max);
+    let plain_best = spans.iter().map(|&(s, _)| logit(s)).fold(f32::NEG_INFINITY, f32::max);
+    let got = m.score_under(&every, &long, None, Reading::Document).unwrap()[0];
+    assert_eq!(got, every.head_score(0, every.text_logit(0, want, spans.len(), Reading::Document), Reading::Document));
+    assert!(want < plain_best, "confirmation lowered this text's best window: {want} < {plain_best}");
+    // Agreeing with one moved window (the higher) lowers less.
+    let one = calibration_top(DOC_FIELDS, r#", "tool_confirm": {"shifts": [-64, 64], "agree": 1, "from": 0.000001}"#).unwrap();
+    assert!(m.score_under(&one, &long, None, Reading::Document).unwrap()[0].score >= got.score);
+    // No window reaches `from`: nothing is confirmed. Prompts are never confirmed.
+    let none = calibration_top(DOC_FIELDS, r#", "tool_confirm": {"shifts": [-64, 64], "agree": 2, "from": 0.999999}"#).unwrap();
+    let unconfirmed = calibration_with(DOC_FIELDS).unwrap();
+    assert_eq!(m.score_under(&none, &long, None, Reading::Document).unwrap(), m.score_under(&unconfirmed, &long, None, Reading::Document).unwrap());
+    assert_eq!(m.score_under(&every, &long, None, Reading::Prompt).unwrap(), m.score_under(&unconfirmed, &long, None, Reading::Prompt).unwrap());
+    // Heads read as prompts (no document thresholds) are not confirmed.
+    assert_eq!(m.score_under(&every, &long, None, Reading::Document).unwrap()[1..], m.score_under(&unconfirmed, &long, None, Reading::Document).unwrap()[1..]);
+    // A one-window document has nothing to move.
+    let short = "Please read the file and include a new configuration file.";
+    assert_eq!(m.score_under(&every, short, None, Reading::Document).unwrap(), m.score_under(&unconfirmed, short, None, Reading::Document).unwrap());
+}
+
+#[test]
+fn the_candidate_calibration_with_confirmation_is_one_the_runtime_reads() {
+    let c = Calibration::parse(include_str!("../../../models/train/candidates/s4.confirm.calibration.json")).unwrap();
+    let confirm = c.tool_confirm.as_ref().unwrap();
+    assert_eq!((confirm.shifts.as_slice(), confirm.agree), (&[-128, -64, 64, 128][..], 2));
+    assert_eq!(c.documents, [true, false, false, false, false, false, false]);
 }
