@@ -76,18 +76,18 @@ def eval_windows(ids):
     return out
 
 
-def confirmed_logits(logits, ids, start, score, heads, shifts, agree, from_logit):
+def confirmed_logits(logits, ids, start, score, heads, shifts, agree, from_logit, win=WIN):
     """The runtime's `tool_confirm` for one window of a document (filter/src/model/mod.rs,
     `Model::confirm`): each head in `heads` whose logit reaches `from_logit` takes the lower of
     its logit and the `agree`-th highest logit of the window moved by each of `shifts` tokens
-    (its start kept in 0..len(ids)-WIN). `score(window)` gives a window's logits. A text of one
-    window is left as it is."""
+    (its start kept in 0..len(ids)-win). `score(window)` gives a window's logits. A text of one
+    window is left as it is. `win`: the runtime's window unless a teacher's is measured."""
     out = list(logits)
-    due = [h for h in heads if out[h] >= from_logit] if len(ids) > WIN else []
+    due = [h for h in heads if out[h] >= from_logit] if len(ids) > win else []
     if not due:
         return out
-    last = len(ids) - WIN
-    moved = [score(ids[s:s + WIN]) for s in (min(max(start + d, 0), last) for d in shifts)]
+    last = len(ids) - win
+    moved = [score(ids[s:s + win]) for s in (min(max(start + d, 0), last) for d in shifts)]
     for h in due:
         out[h] = min(out[h], sorted((m[h] for m in moved), reverse=True)[agree - 1])
     return out

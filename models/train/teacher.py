@@ -132,12 +132,14 @@ def score_windows(model, wins, budget=64 * 128):
     return out
 
 
-def yardstick(model, tok, work, win, stride, cases="cases-teacher"):
+def yardstick(model, tok, work, win, stride, cases="cases-teacher", confirm=None):
     """Scores every case of the yardstick (each message cut into windows of `win` tokens every
     `stride`; a case's score is its highest window) and prints how well the model separates:
     the report's separation table, and the documents flagged per length at its thresholds. Used
     for the teacher and for student checkpoints before export (yardstick_torch.py), neither of
-    them calibrated: thresholds here are those that flag a share of the benign documents."""
+    them calibrated: thresholds here are those that flag a share of the benign documents.
+    `confirm` (shifts, agree, from): tool messages' `prompt_attack` windows are confirmed at
+    moved starts as the runtime's `tool_confirm` does (`common.confirmed_logits`)."""
     sys.path.insert(0, os.path.join(REPO, "models", "eval"))
     import report
     cases_dir = os.path.join(work, cases)
@@ -148,7 +150,7 @@ def yardstick(model, tok, work, win, stride, cases="cases-teacher"):
         if not os.path.exists(path):
             continue
         reqs = [json.loads(x) for x in open(path, encoding="utf-8")]
-        wins, owner = [], []
+        wins, owner, placed = [], [], []
         for k, r in enumerate(reqs):
             for m in r["messages"]:
                 ids = tok.encode(m["content"], add_special_tokens=False).ids
@@ -156,8 +158,11 @@ def yardstick(model, tok, work, win, stride, cases="cases-teacher"):
                 for s in starts:
                     wins.append(ids[s:s + win])
                     owner.append(k)
+                    placed.append((ids, s) if m.get("role") == "tool" else None)
         t0 = time.time()
         probs = score_windows(model, wins)
+        if confirm:
+            probs = confirmed(model, probs, placed, win, *confirm)
         ms = 1000 * (time.time() - t0) / max(1, len(wins))
         per = [[] for _ in reqs]
         for k, p in zip(owner, probs):
@@ -169,6 +174,30 @@ def yardstick(model, tok, work, win, stride, cases="cases-teacher"):
         print(f"  {group:24s} {len(reqs):5d} cases {len(wins):6d} windows {ms:6.1f} ms/window", flush=True)
     print(f"scored in {(time.time() - t_all) / 60:.1f} min", flush=True)
     print(teacher_report(work, cases))
+
+
+def confirmed(model, probs, placed, win, shifts, agree, frm):
+    """`probs` with each tool-message window's `prompt_attack` confirmed at moved starts
+    (`common.confirmed_logits`, the runtime's `tool_confirm`); the moved windows are scored in
+    one batch. `placed[i]`: (the message's ids, the window's start), or None for a prompt."""
+    from common import confirmed_logits
+    lgt = lambda p: math.log(max(p, 1e-7) / max(1 - p, 1e-7))  # noqa: E731
+    from_logit = lgt(frm)
+    need = {}
+    for i, (p, pl) in enumerate(zip(probs, placed)):
+        if pl and len(pl[0]) > win and lgt(p[0]) >= from_logit:
+            ids, st = pl
+            last = len(ids) - win
+            need[i] = [ids[m:m + win] for m in (min(max(st + d, 0), last) for d in shifts)]
+    flat = [w for ws in need.values() for w in ws]
+    scored = iter(score_windows(model, flat) if flat else [])
+    out = list(probs)
+    for i, ws in need.items():
+        moved = {tuple(w): [lgt(q) for q in next(scored)] for w in ws}
+        ids, st = placed[i]
+        c = confirmed_logits([lgt(q) for q in probs[i]], ids, st, lambda w: moved[tuple(w)], [0], shifts, agree, from_logit, win)
+        out[i] = [1 / (1 + math.exp(-c[0]))] + list(probs[i][1:])
+    return out
 
 
 def teacher_parts(w, span=None):
@@ -354,6 +383,8 @@ def main():
                     "PARAPET_EXTRA_WINDOWS reads, for PARAPET_EXTRA_KD=all (candidate H10 in the model card)")
     ap.add_argument("--doc-windows", type=int, default=30000)
     ap.add_argument("--stride", type=int, default=96, help="window stride when scoring (--yardstick)")
+    ap.add_argument("--confirm", default="", help="SHIFTS:AGREE:FROM: tool messages read with the runtime's tool_confirm "
+                    "(--yardstick; shifts in tokens of this window)")
     ap.add_argument("--check", action="store_true", help="only compare the encoder with the wheel's reference embedding")
     ap.add_argument("--init", metavar="CKPT", default=os.environ.get("PARAPET_TEACHER_INIT", ""),
                     help="a fresh stage (no ckpt.pt in the work dir yet) starts from this teacher checkpoint's "
@@ -392,7 +423,11 @@ def main():
         st = torch.load(os.path.join(out, "ckpt.pt"), weights_only=False)
         model.load_state_dict(st["model"])
         print(f"teacher at step {st['step']}", flush=True)
-        yardstick(model, tok, a.yardstick, a.win, a.stride, a.cases)
+        confirm = None
+        if a.confirm:
+            shifts, agree, frm = a.confirm.split(":")
+            confirm = ([int(x) for x in shifts.split(",")], int(agree), float(frm))
+        yardstick(model, tok, a.yardstick, a.win, a.stride, a.cases, confirm)
         return
     if a.score_train or a.score_spliced or a.score_doc_windows or a.score_composed:
         st = torch.load(os.path.join(out, "ckpt.pt"), weights_only=False)

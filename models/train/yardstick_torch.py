@@ -25,12 +25,18 @@ def main():
     ap.add_argument("--cases", default="cases-student", help="where under --work the scored cases go")
     ap.add_argument("--window", type=int, default=WIN, help="content tokens per window (the runtime's by default)")
     ap.add_argument("--stride", type=int, default=STRIDE, help="tokens between window starts")
+    ap.add_argument("--confirm", default="", help="SHIFTS:AGREE:FROM (e.g. -128,-64,64,128:2:0.5): tool messages read with "
+                    "the runtime's tool_confirm (calibrate.py PARAPET_CONFIRM)")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("PARAPET_THREADS", "1")))
     ck = torch.load(a.checkpoint, map_location="cpu")
     model = GuardModel(Config(**ck["config"]))
     model.load_state_dict(ck["state_dict"])
-    yardstick(model, load_tokenizer(), a.work, a.window, a.stride, a.cases)
+    confirm = None
+    if a.confirm:
+        shifts, agree, frm = a.confirm.split(":")
+        confirm = ([int(x) for x in shifts.split(",")], int(agree), float(frm))
+    yardstick(model, load_tokenizer(), a.work, a.window, a.stride, a.cases, confirm)
 
 
 if __name__ == "__main__":

@@ -51,3 +51,10 @@ def test_only_windows_at_or_over_from_and_only_long_texts_are_confirmed():
     short = list(range(WIN))
     assert confirmed_logits([900.0, 0.0], short, 0, scorer(calls), [0], SHIFTS, 2, 0.0) == [900.0, 0.0]
     assert calls == []
+
+
+def test_a_teachers_window_size_moves_windows_of_that_size():
+    ids = list(range(400))
+    calls = []
+    confirmed_logits([900.0, 0.0], ids, 192, scorer(calls), [0], [-64, 64], 1, 0.0, win=126)
+    assert calls == [(128, 126), (256, 126)]
