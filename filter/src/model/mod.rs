@@ -288,7 +288,9 @@ impl Model {
     /// (`heads`) and whose logit reaches `from` to the `agree`-th highest logit of the moved
     /// windows, where that is lower. Heads read as prompts are left as they are.
     fn confirm(&self, c: &Confirm, heads: &[bool; 7], ids: &[u32], start: usize, logits: &mut [f32; 7]) -> Result<(), String> {
-        let due = |h: usize, l: f32| heads.get(h).copied().unwrap_or(false) && l >= c.from_logit;
+        // Decided on the snapped logit, as every comparison of a verdict is (module docs): a raw
+        // logit 1e-6 either side of `from` would otherwise run the rule in one runtime only.
+        let due = |h: usize, l: f32| heads.get(h).copied().unwrap_or(false) && snap(l) >= c.from_logit;
         if !logits.iter().enumerate().any(|(h, &l)| due(h, l)) {
             return Ok(());
         }
@@ -487,7 +489,7 @@ impl Calibration {
 
     /// Snaps a logit to the grid, then gives its score and confidence for head `h`.
     pub fn head_score(&self, h: usize, logit: f32, reading: Reading) -> HeadScore {
-        let snapped = f64::from((logit * GRID).round()) / f64::from(GRID);
+        let snapped = f64::from(snap(logit));
         let score = (1.0 / (1.0 + (-snapped).exp()) * 1e6).round() / 1e6;
         HeadScore { score, confidence: self.confidence(h, score, reading) }
     }
@@ -527,6 +529,11 @@ impl Confirm {
         }
         Ok(Confirm { shifts: f.shifts.clone(), agree: f.agree, from_logit: (f.from / (1.0 - f.from)).ln() as f32 })
     }
+}
+
+/// A logit on the 1/[`GRID`] grid (module docs: what makes verdicts equal across runtimes).
+fn snap(logit: f32) -> f32 {
+    (logit * GRID).round() / GRID
 }
 
 fn threshold_row(t: &Thresholds, head: &str, field: &str) -> Result<[f64; 4], String> {
