@@ -104,8 +104,9 @@ pub type Scores = [HeadScore; 7];
 /// a human reader, scored as the best of many windows: where the calibration file has them, it
 /// is read with thresholds set on real documents (`tool_thresholds`) and its best logit pays
 /// `tool_window_penalty` per e-fold of windows, so that its flag rate does not grow with its
-/// length. Prompts are read with `thresholds`. A file without the document fields reads both
-/// alike.
+/// length; where the file has `tool_confirm`, its high windows are first confirmed at moved
+/// starts ([`Confirm`]). Prompts are read with `thresholds`. A file without the document fields
+/// reads both alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
     Prompt,

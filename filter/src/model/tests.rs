@@ -144,13 +144,21 @@ fn a_bad_document_calibration_is_refused_by_name() {
     assert!(e.contains("per_head.prompt_attack.tool_window_penalty must be in 0..10"), "{e}");
 }
 
-#[test]
-fn a_document_is_scored_as_the_calibration_reads_it() {
+/// The model, a report of 60 identical sentences as text and tokens, and its windows (more than 3).
+type Report = (Arc<Model>, String, Vec<u32>, Vec<(usize, usize)>);
+
+fn report_document() -> Report {
     let m = model();
     let long = "The quarterly report covers revenue, costs and headcount across all regions. ".repeat(60);
     let ids = m.tokenize(&long);
     let spans: Vec<_> = windows(ids.len()).collect();
     assert!(spans.len() > 3);
+    (m, long, ids, spans)
+}
+
+#[test]
+fn a_document_is_scored_as_the_calibration_reads_it() {
+    let (m, long, ids, spans) = report_document();
     let best = spans.iter().map(|&(s, e)| m.infer(&ids[s..e]).unwrap()[0]).fold(f32::NEG_INFINITY, f32::max);
     // Under a calibration with a penalty, a tool result's best logit loses 1.5 x ln(windows)
     // and is read with the document thresholds; a prompt keeps its best logit.
@@ -187,11 +195,7 @@ fn a_bad_confirmation_rule_is_refused_by_name() {
 
 #[test]
 fn a_documents_high_windows_are_confirmed_at_moved_starts() {
-    let m = model();
-    let long = "The quarterly report covers revenue, costs and headcount across all regions. ".repeat(60);
-    let ids = m.tokenize(&long);
-    let spans: Vec<_> = windows(ids.len()).collect();
-    assert!(spans.len() > 3);
+    let (m, long, ids, spans) = report_document();
     let logit = |s: usize| m.infer(&ids[s..(s + WINDOW).min(ids.len())]).unwrap()[0];
     let last = ids.len() - WINDOW;
     // Every window confirmed (`from` near 0): each window's logit becomes the lower of its own and
