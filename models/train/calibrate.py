@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import DATA_DIR, HEADS, MODELS, STRIDE, WIN, WORK_DIR, load_examples  # noqa: E402
+from common import DATA_DIR, HEADS, MODELS, STRIDE, WIN, WORK_DIR, load_examples, parse_confirm  # noqa: E402
 
 FPRS = {"L1": 0.001, "L2": 0.005, "L3": 0.01, "L4": 0.03}
 # Generated over-defense probe groups (held-out families of benign trigger-word prompts and clean documents)
@@ -93,19 +93,6 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def doc_windows(ex):
-    """Runtime windows per validation example (export.py scored each as the best of these)."""
-    import train as T  # torch: only needed here
-    from common import eval_windows, load_tokenizer
-    T.tokenize_all(load_tokenizer(), ex)
-    return np.array([len(eval_windows(e["ids"])) for e in ex], dtype=np.float64)
-
-
-def parse_confirm(spec):
-    shifts, agree, frm = spec.split(":")
-    return [int(x) for x in shifts.split(",")], int(agree), float(frm)
-
-
 def runtime_windows(n):
     """Starts of the windows the runtime reads in a text of `n` content tokens: all of them
     (filter/src/model/mod.rs `windows`), where validation's `eval_windows` stops at 16."""
@@ -181,11 +168,11 @@ def main():
             prev = t
         return thr
 
-    windows = None
     if not SINGLE:
         # Documents are read as the runtime reads tool results: every window (export.py scored
         # validation on the first 16), and under PARAPET_CONFIRM with the runtime's confirmation.
-        windows = doc_windows(ex)
+        # Only the documents' window counts are read (their penalty).
+        windows = np.ones(len(ex))
         heads = [h for h, name in enumerate(HEADS) if name in DOCUMENT_GROUPS]
         rows = np.where([any(e["group"] in DOCUMENT_GROUPS[HEADS[h]] for h in heads) for e in ex])[0]
         doc_scores, windows[rows] = document_scores(ex, rows, heads, CONFIRM)
@@ -212,8 +199,6 @@ def main():
             "validation_negatives": int(len(neg)), "validation_positives": int(len(pos)),
         }
         if docs.any() and not SINGLE:
-            if windows is None:
-                windows = doc_windows(ex)
             dsel = cal & docs & (Y[:, h] == 0)
             n, lg = windows[dsel], logit(scores[dsel, h])
             slope = float(np.polyfit(np.log(n), lg, 1)[0])

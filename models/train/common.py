@@ -76,6 +76,18 @@ def eval_windows(ids):
     return out
 
 
+def parse_confirm(spec):
+    """`SHIFTS:AGREE:FROM` (e.g. "-128,-64,64,128:2:0.5", the runtime's `tool_confirm` fields) as
+    (shifts, agree, from)."""
+    shifts, agree, frm = spec.split(":")
+    return [int(x) for x in shifts.split(",")], int(agree), float(frm)
+
+
+def moved_starts(n, start, shifts, win=WIN):
+    """Starts of the window at `start` moved by each of `shifts`, kept in 0..n-win."""
+    return [min(max(start + d, 0), n - win) for d in shifts]
+
+
 def confirmed_logits(logits, ids, start, score, heads, shifts, agree, from_logit, win=WIN):
     """The runtime's `tool_confirm` for one window of a document (filter/src/model/mod.rs,
     `Model::confirm`): each head in `heads` whose logit reaches `from_logit` takes the lower of
@@ -86,8 +98,7 @@ def confirmed_logits(logits, ids, start, score, heads, shifts, agree, from_logit
     due = [h for h in heads if out[h] >= from_logit] if len(ids) > win else []
     if not due:
         return out
-    last = len(ids) - win
-    moved = [score(ids[s:s + win]) for s in (min(max(start + d, 0), last) for d in shifts)]
+    moved = [score(ids[s:s + win]) for s in moved_starts(len(ids), start, shifts, win)]
     for h in due:
         out[h] = min(out[h], sorted((m[h] for m in moved), reverse=True)[agree - 1])
     return out

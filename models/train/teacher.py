@@ -180,15 +180,14 @@ def confirmed(model, probs, placed, win, shifts, agree, frm):
     """`probs` with each tool-message window's `prompt_attack` confirmed at moved starts
     (`common.confirmed_logits`, the runtime's `tool_confirm`); the moved windows are scored in
     one batch. `placed[i]`: (the message's ids, the window's start), or None for a prompt."""
-    from common import confirmed_logits
+    from common import confirmed_logits, moved_starts
     lgt = lambda p: math.log(max(p, 1e-7) / max(1 - p, 1e-7))  # noqa: E731
     from_logit = lgt(frm)
     need = {}
     for i, (p, pl) in enumerate(zip(probs, placed)):
         if pl and len(pl[0]) > win and lgt(p[0]) >= from_logit:
             ids, st = pl
-            last = len(ids) - win
-            need[i] = [ids[m:m + win] for m in (min(max(st + d, 0), last) for d in shifts)]
+            need[i] = [ids[m:m + win] for m in moved_starts(len(ids), st, shifts, win)]
     flat = [w for ws in need.values() for w in ws]
     scored = iter(score_windows(model, flat) if flat else [])
     out = list(probs)
@@ -423,11 +422,8 @@ def main():
         st = torch.load(os.path.join(out, "ckpt.pt"), weights_only=False)
         model.load_state_dict(st["model"])
         print(f"teacher at step {st['step']}", flush=True)
-        confirm = None
-        if a.confirm:
-            shifts, agree, frm = a.confirm.split(":")
-            confirm = ([int(x) for x in shifts.split(",")], int(agree), float(frm))
-        yardstick(model, tok, a.yardstick, a.win, a.stride, a.cases, confirm)
+        from common import parse_confirm
+        yardstick(model, tok, a.yardstick, a.win, a.stride, a.cases, parse_confirm(a.confirm) if a.confirm else None)
         return
     if a.score_train or a.score_spliced or a.score_doc_windows or a.score_composed:
         st = torch.load(os.path.join(out, "ckpt.pt"), weights_only=False)

@@ -13,7 +13,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import STRIDE, WIN, load_tokenizer  # noqa: E402
+from common import STRIDE, WIN, load_tokenizer, parse_confirm  # noqa: E402
 from model import Config, GuardModel  # noqa: E402
 from teacher import yardstick  # noqa: E402
 
@@ -32,11 +32,7 @@ def main():
     ck = torch.load(a.checkpoint, map_location="cpu")
     model = GuardModel(Config(**ck["config"]))
     model.load_state_dict(ck["state_dict"])
-    confirm = None
-    if a.confirm:
-        shifts, agree, frm = a.confirm.split(":")
-        confirm = ([int(x) for x in shifts.split(",")], int(agree), float(frm))
-    yardstick(model, load_tokenizer(), a.work, a.window, a.stride, a.cases, confirm)
+    yardstick(model, load_tokenizer(), a.work, a.window, a.stride, a.cases, parse_confirm(a.confirm) if a.confirm else None)
 
 
 if __name__ == "__main__":
