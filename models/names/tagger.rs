@@ -152,12 +152,13 @@ fn train(data: &Path, out: &Path) -> Res<()> {
         }
         seqs.push(seq);
     }
-    // Without the name teacher's labels (below), weak labels on real text: a capitalised first name that is not a common word and does not
-    // open a sentence (or opens it before a capitalised last name) is a name, with the
-    // capitalised word after it when that is a last name or uncommon; lower-case words, and
-    // capitalised common words that are in no name list, are not names; every other token is
-    // left out. Featurised without the name lists (the rule would otherwise be learnt back)
-    // and, for half the names, without the word itself: what these add is context.
+    // Without the name teacher's labels (below), weak labels on real text: a capitalised first
+    // name that is not a common word and does not open a sentence (or opens it before a
+    // capitalised last name) is a name, with the capitalised word after it when that is a last
+    // name or uncommon; lower-case words, and capitalised common words that are in no name list,
+    // are not names; every other token is left out. Featurised without the name lists (the rule
+    // would otherwise be learnt back) and, for half the names, without the word itself: what
+    // these add is context.
     let weak = read(&data.join("weak.jsonl"), None)?;
     let weak_lex = knob("WEAK_LEX", 0.0);
     let (mut wpos, mut wneg) = (0usize, 0usize);
@@ -218,7 +219,9 @@ fn train(data: &Path, out: &Path) -> Res<()> {
         }
         seqs.push(seq);
     }
-    eprintln!("weak labels: {} texts, {wpos} name tokens, {wneg} other tokens", weak.len());
+    if !use_silver {
+        eprintln!("weak labels: {} texts, {wpos} name tokens, {wneg} other tokens", weak.len());
+    }
     // Silver labels: the name teacher's probabilities (`teacher.py label`) on the same real
     // texts, each token taking the highest of the teacher's words it overlaps (0 where the
     // artifact lists none): at least `SILVER_HARD` a name, 0.1 or less not, between left out

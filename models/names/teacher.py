@@ -2,7 +2,7 @@
 with a token head, fine-tuned on the tagger's generated training text, then used to label real
 unlabelled text for the small tagger (silver labels).
 
-    python models/names/teacher.py train --out CKPT [--steps N | --minutes M] [--init CKPT]
+    python models/names/teacher.py train --out CKPT [--steps N | --minutes M] [--init CKPT] [--self-labels ARTIFACT]
     python models/names/teacher.py eval  --ckpt CKPT      # real.jsonl and generated dev, per threshold
     python models/names/teacher.py label --ckpt CKPT --out models/names/silver-labels.json.gz
 
@@ -123,8 +123,17 @@ def examples(tok, rows):
     ex = []
     for d in rows:
         ids, case, offs = pieces(tok, d["text"])
-        spans = d.get("spans", [])
-        lab = [1.0 if any(a < e and s < b for s, e in spans) else 0.0 for a, b in offs]
+        if "words" in d:
+            # The teacher's own labels of a real text: 0.5 or more a name, 0.1 or less (or not
+            # listed) not, between left out (-1).
+            def own(a, b):
+                ps = [p for s, e, p in d["words"] if a < e and s < b]
+                p = max(ps) if ps else 0.0
+                return 1.0 if p >= 0.5 else (0.0 if p <= SILVER_FLOOR else -1.0)
+            lab = [own(a, b) for a, b in offs]
+        else:
+            spans = d.get("spans", [])
+            lab = [1.0 if any(a < e and s < b for s, e in spans) else 0.0 for a, b in offs]
         for s, e in windows(len(ids)):
             ex.append((ids[s:e], case[s:e], lab[s:e]))
     return ex
@@ -139,6 +148,12 @@ def train(args):
     neg = read(os.path.join(args.data, "real-negatives.jsonl"))
     rng.shuffle(neg)
     ex = examples(tok, gen) + examples(tok, neg[:len(gen) // 5])
+    if args.self_labels:
+        # Self-training: the real texts with an earlier teacher's labels (`label`'s artifact).
+        with gzip.open(args.self_labels, "rt", encoding="utf-8") as f:
+            words = json.load(f)["words"]
+        weak = read(os.path.join(args.data, "weak.jsonl"))
+        ex += examples(tok, [{"text": d["text"], "words": words.get(text_key(d["text"]), [])} for d in weak])
     rng.shuffle(ex)
     print(f"{len(ex)} training windows", flush=True)
     model = NameTeacher()
@@ -285,6 +300,7 @@ def main():
     ap.add_argument("--data", default=os.path.expanduser("~/.cache/parapet/names-data"))
     ap.add_argument("--ckpt")
     ap.add_argument("--init", help="train: go on from this checkpoint")
+    ap.add_argument("--self-labels", help="train: also learn the real texts with these labels (an earlier teacher's)")
     ap.add_argument("--out")
     ap.add_argument("--minutes", type=float, default=15, help="train: time budget, unless --steps")
     ap.add_argument("--steps", type=int, default=0, help="train: number of batches of 32 windows")
