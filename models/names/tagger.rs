@@ -42,16 +42,19 @@ struct Example {
     row: Option<u64>,
 }
 
+/// Byte offset of each code point of `text`, and of its end.
+fn char_starts(text: &str) -> Vec<usize> {
+    text.char_indices().map(|(b, _)| b).chain([text.len()]).collect()
+}
+
+/// The byte range of a `[start, end, ...]` array of code-point offsets (`starts`: [`char_starts`]).
+fn byte_range(starts: &[usize], v: &Value) -> Option<(usize, usize)> {
+    Some((*starts.get(v.get(0)?.as_u64()? as usize)?, *starts.get(v.get(1)?.as_u64()? as usize)?))
+}
+
 fn byte_spans(text: &str, spans: &[Value]) -> Vec<(usize, usize)> {
-    let starts: Vec<usize> = text.char_indices().map(|(b, _)| b).chain([text.len()]).collect();
-    spans
-        .iter()
-        .filter_map(|s| {
-            let a = s.get(0)?.as_u64()? as usize;
-            let b = s.get(1)?.as_u64()? as usize;
-            Some((*starts.get(a)?, *starts.get(b)?))
-        })
-        .collect()
+    let starts = char_starts(text);
+    spans.iter().filter_map(|s| byte_range(&starts, s)).collect()
 }
 
 fn read(path: &Path, want_split: Option<&str>) -> Res<Vec<Example>> {
@@ -232,15 +235,14 @@ fn train(data: &Path, out: &Path) -> Res<()> {
         for line in fs::read_to_string(&silver_path)?.lines() {
             let v: Value = serde_json::from_str(line)?;
             let text = v.get("text").and_then(Value::as_str).unwrap_or("");
-            let starts: Vec<usize> = text.char_indices().map(|(b, _)| b).chain([text.len()]).collect();
+            let starts = char_starts(text);
             let words: Vec<(usize, usize, f32)> = v
                 .get("words")
                 .and_then(Value::as_array)
                 .map_or(&[][..], Vec::as_slice)
                 .iter()
                 .filter_map(|w| {
-                    let a = *starts.get(w.get(0)?.as_u64()? as usize)?;
-                    let b = *starts.get(w.get(1)?.as_u64()? as usize)?;
+                    let (a, b) = byte_range(&starts, w)?;
                     Some((a, b, w.get(2)?.as_f64()? as f32))
                 })
                 .collect();

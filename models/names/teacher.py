@@ -31,12 +31,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "train"))
 # After models/train: that directory's `teacher` (the encoder) is the one imported, not this file.
 sys.path.append(HERE)
-from common import load_tokenizer  # noqa: E402
-from prepare import scored_digest, text_key  # noqa: E402
+from common import CLS, SEP, load_tokenizer  # noqa: E402
+from distil import text_key  # noqa: E402
+from prepare import scored_digest  # noqa: E402
 from teacher import D, Teacher, load_pretrained  # noqa: E402
 
 MAX = 128
-CLS, SEP = 101, 102
 # Words the teacher scores at most this are stored as nothing (p = 0 for the trainer).
 SILVER_FLOOR = 0.1
 WORD = re.compile(r"\w(?:[\w]|['\u2019\-\u2010](?=\w))*")
@@ -62,13 +62,7 @@ class NameTeacher(nn.Module):
         self.head = nn.Linear(D, 1)
 
     def forward(self, ids, case, am):
-        e = self.enc
-        pos = torch.arange(ids.shape[1]).unsqueeze(0)
-        x = e.ln(e.tok(ids) + e.pos(pos) + e.typ.weight[0] + self.case(case))
-        bias = (1.0 - am[:, None, None, :].float()) * -1e4
-        for layer in e.layers:
-            x = layer(x, bias)
-        return self.head(x).squeeze(-1)
+        return self.head(self.enc.states(ids, am, self.case(case))).squeeze(-1)
 
 
 def pieces(tok, text):
@@ -274,13 +268,10 @@ def evaluate(args):
 
 def label(args):
     """Scores every word of the unlabelled real texts and writes the compact artifact the
-    pipeline commits: per text (its SHA-256, 16 hex digits), the words the teacher gives more
+    pipeline commits: per text (`distil.text_key`, as the guard's committed artifacts), the words the teacher gives more
     than SILVER_FLOOR, as [start, end, p] in code points; every other word counts as p = 0."""
     model, tok = load(args.ckpt), load_tokenizer()
-    rows = []
-    for f in args.files:
-        rows += read(os.path.join(args.data, f))
-    rows = rows[::args.every]
+    rows = read(os.path.join(args.data, "weak.jsonl"))[::args.every]
     words = word_probs(model, tok, [d["text"] for d in rows])
     packed = {}
     for d, w in zip(rows, words):
@@ -304,8 +295,7 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--minutes", type=float, default=15, help="train: time budget, unless --steps")
     ap.add_argument("--steps", type=int, default=0, help="train: number of batches of 32 windows")
-    ap.add_argument("--files", nargs="*", default=["weak.jsonl"])
-    ap.add_argument("--every", type=int, default=1)
+    ap.add_argument("--every", type=int, default=1, help="label: every k-th text only (the pipeline refuses such labels)")
     args = ap.parse_args()
     {"train": lambda: train(args), "eval": lambda: evaluate(args), "label": lambda: label(args)}[args.cmd]()
 

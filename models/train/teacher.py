@@ -62,12 +62,19 @@ class Teacher(nn.Module):
         self.layers = nn.ModuleList(Layer() for _ in range(LAYERS))
         self.head = nn.Linear(D, len(HEADS))
 
-    def encode(self, ids, am):
+    def states(self, ids, am, extra=None):
+        """Each token's last hidden state; `extra` is added to the input embeddings (the name
+        teacher's case embedding, models/names/teacher.py)."""
         pos = torch.arange(ids.shape[1]).unsqueeze(0)
-        x = self.ln(self.tok(ids) + self.pos(pos) + self.typ.weight[0])
+        x = self.tok(ids) + self.pos(pos) + self.typ.weight[0]
+        x = self.ln(x if extra is None else x + extra)
         bias = ((1.0 - am[:, None, None, :].float()) * -1e4)
         for layer in self.layers:
             x = layer(x, bias)
+        return x
+
+    def encode(self, ids, am):
+        x = self.states(ids, am)
         m = am.unsqueeze(-1).float()
         return (x * m).sum(1) / m.sum(1).clamp(min=1.0)  # masked mean, as sentence-transformers pools
 
