@@ -22,7 +22,7 @@ stage() { printf '[names] %s (%s)\n' "$1" "$(date +%T)"; }
 stage "generate"
 # Some of faker's fillers iterate sets: a fixed hash seed makes the generated file the same on
 # every run.
-PYTHONHASHSEED=0 "$VENV/bin/python" "$HERE/generate.py" --out "$DATA" --dev-per-template 12
+PYTHONHASHSEED=0 "$VENV/bin/python" "$HERE/generate.py" --out "$DATA" --dev-per-template 48
 stage "build the trainer"
 cargo build --profile host -p parapet-filter --example names
 stage "prepare real text"

@@ -78,3 +78,15 @@ fn a_first_name_before_a_sure_surname_is_part_of_the_name() {
     assert_eq!(found("Segundo Julieta Rodrigues, a remessa já saiu."), ["Julieta Rodrigues"]);
     assert_eq!(found("Servus Jessica Lang,\nder Bericht ist fertig."), ["Jessica Lang"]);
 }
+
+#[test]
+fn a_name_found_once_is_found_at_its_other_occurrences_unless_the_text_mostly_says_otherwise() {
+    // The second "Tracy" scores below every level on its own; the greeting settles it.
+    assert_eq!(found("Hi Tracy,\n\nthe report is done. Tracy drives to Berlin tomorrow."), ["Tracy", "Tracy"]);
+    // A product named seven times and greeted once: only the greeting is taken for a name,
+    // not every mention of the product.
+    let text = "Weaviate is an open-source vector database. Install Weaviate with Docker, then connect to \
+                your Weaviate instance. Weaviate stores objects and vectors. The Weaviate client handles \
+                batching. Hi Weaviate, how are you? Weaviate returns them in order.";
+    assert_eq!(found(text), ["Weaviate"], "{:?}", names(text));
+}
