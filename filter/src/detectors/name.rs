@@ -64,6 +64,13 @@ const TITLES: &[&str] = &[
     "szanowna", "привет", "здравствуйте", "уважаемый", "уважаемая", "дорогой", "дорогая",
 ];
 
+/// Lower-case particles inside a surname ("Theo van Doesburg", "Piero della Francesca", "da
+/// Silva"): a name runs on through up to two of them into a capitalised word after them.
+const PARTICLES: &[&str] = &[
+    "van", "von", "der", "den", "de", "del", "della", "delle", "degli", "dei", "di", "da", "das", "do", "dos", "du",
+    "des", "la", "le", "ten", "ter", "zu", "bin", "ibn", "al", "el",
+];
+
 pub struct Name {
     tagger: Tagger,
 }
@@ -236,11 +243,10 @@ impl Tagger {
                 && text.get(t.end..).is_some_and(|a| a.starts_with('>'));
             // A capitalised word right after a name continues it on weaker evidence ("David
             // Haber": "haber" is also a common Spanish word).
+            let after_name = i > 0 && toks.get(i - 1).is_some_and(|prev| joins(text, prev, t) && prev.end == open.map_or(0, |o| o.1));
             let continues = open.is_some()
-                && t.class == Class::Cap
-                && s >= low - CONTINUE_MARGIN
-                && i > 0
-                && toks.get(i - 1).is_some_and(|prev| joins(text, prev, t) && prev.end == open.map_or(0, |o| o.1));
+                && after_name
+                && ((t.class == Class::Cap && s >= low - CONTINUE_MARGIN) || self.particle_bridge(&p, &scores, i));
             if (s < low && !continues) || token {
                 if let Some(o) = open.take() {
                     out.push(self.finish(o));
@@ -262,29 +268,70 @@ impl Tagger {
         out
     }
 
+    /// Whether token `k` is a lower-case surname particle ([`PARTICLES`]).
+    fn particle(&self, p: &Prepared, k: usize) -> bool {
+        p.toks.get(k).is_some_and(|t| t.class == Class::Lower) && p.lower.get(k).is_some_and(|w| PARTICLES.contains(&w.as_str()))
+    }
+
+    /// Whether token `i` is a surname particle that, with at most one more, leads to a
+    /// capitalised word (not a common one) that could continue a name.
+    fn particle_bridge(&self, p: &Prepared, scores: &[i32], i: usize) -> bool {
+        let mut k = i;
+        while self.particle(p, k) && k - i < 2 {
+            let joined = p.toks.get(k).zip(p.toks.get(k + 1)).is_some_and(|(a, b)| joins(p.text, a, b));
+            if !joined {
+                return false;
+            }
+            k += 1;
+        }
+        k > i
+            && p.toks.get(k).is_some_and(|t| t.class == Class::Cap)
+            && !p.lexicon_hits(k).2
+            && scores.get(k).is_some_and(|&s| s >= self.thresholds[3] - CONTINUE_MARGIN)
+    }
+
     /// Where a name that opens at token `i` starts: a capitalised word right before it joins it
     /// on weaker evidence, as a word after it does ("Margarethe Lindqvist": the surname is sure,
     /// the rarer first name less so), unless it is a common word ("Segundo" is a name and
     /// "according to"), a surname but no first name, or a title ([`TITLES`]); up to two words
     /// back and never into the name before it (which ends at byte `floor`).
     fn back(&self, p: &Prepared, scores: &[i32], i: usize, floor: usize) -> usize {
-        let mut k = i;
-        while k > 0 && i - k < 2 {
-            let (Some(prev), Some(cur), Some(&s)) = (p.toks.get(k - 1), p.toks.get(k), scores.get(k - 1)) else { break };
+        // Whether the capitalised word `j` would join the name that starts at `j + 1`.
+        let joins_back = |j: usize| {
+            let (Some(prev), Some(cur), Some(&s)) = (p.toks.get(j), p.toks.get(j + 1), scores.get(j)) else { return false };
             let token = p.text.get(..prev.start).is_some_and(|b| b.ends_with('<'));
-            let (first, last, common) = p.lexicon_hits(k - 1);
-            let lw = p.lower.get(k - 1).map_or("", String::as_str);
-            if prev.class != Class::Cap
-                || common
-                || (last && !first)
-                || TITLES.contains(&lw)
-                || prev.start < floor
-                || s < self.thresholds[3] - BACK_MARGIN
-                || !joins(p.text, prev, cur)
-                || token
-            {
+            let (first, last, common) = p.lexicon_hits(j);
+            let lw = p.lower.get(j).map_or("", String::as_str);
+            prev.class == Class::Cap
+                && !common
+                && (first || !last)
+                && !TITLES.contains(&lw)
+                && prev.start >= floor
+                && s >= self.thresholds[3] - BACK_MARGIN
+                && joins(p.text, prev, cur)
+                && !token
+        };
+        // Surname particles right before the name ("van den Brandhof") join it only between it
+        // and a first name or a title ("Romi van den Brandhof", "meneer van Dijk"): after any
+        // other word they are as likely a preposition ("het werk van Sieuwerd": "Sieuwerd's work").
+        let mut k = i;
+        while k > 0 && i - k < 2 && self.particle(p, k - 1) {
+            let (Some(prev), Some(cur)) = (p.toks.get(k - 1), p.toks.get(k)) else { break };
+            if prev.start < floor || !joins(p.text, prev, cur) {
                 break;
             }
+            k -= 1;
+        }
+        if k < i {
+            let title = k > 0
+                && p.lower.get(k - 1).is_some_and(|w| TITLES.contains(&w.as_str()))
+                && p.toks.get(k - 1).zip(p.toks.get(k)).is_some_and(|(a, b)| joins(p.text, a, b) || p.text.get(a.end..b.start) == Some(". "));
+            if !(title || (k > 0 && joins_back(k - 1))) {
+                k = i;
+            }
+        }
+        let i = k;
+        while k > 0 && i - k < 2 && joins_back(k - 1) {
             k -= 1;
         }
         p.toks.get(k).map_or(0, |t| t.start)

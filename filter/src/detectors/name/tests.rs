@@ -90,3 +90,11 @@ fn a_name_found_once_is_found_at_its_other_occurrences_unless_the_text_mostly_sa
                 batching. Hi Weaviate, how are you? Weaviate returns them in order.";
     assert_eq!(found(text), ["Weaviate"], "{:?}", names(text));
 }
+
+#[test]
+fn surname_particles_belong_to_the_name_but_prepositions_do_not() {
+    assert_eq!(found("Beste Romi van den Brandhof,\n\nhierbij de offerte."), ["Romi van den Brandhof"]);
+    assert_eq!(found("Hallo meneer van der Vlist, de offerte is verstuurd."), ["van der Vlist"]);
+    // "van" here is "of": Sieuwerd's work, not a surname.
+    assert_eq!(found("Anna Jansen neemt het werk van Sieuwerd over tot maandag."), ["Anna Jansen", "Sieuwerd"]);
+}
