@@ -71,6 +71,25 @@ const PARTICLES: &[&str] = &[
     "des", "la", "le", "ten", "ter", "zu", "bin", "ibn", "al", "el",
 ];
 
+/// Words that introduce a person's name right after them, lower-cased, in the training
+/// languages: one feature for all of them, so an introduction in a sentence the templates never
+/// had ("Mam na imię ...") still counts.
+const INTRO: &[&[&str]] = &[
+    &["name", "is"], &["i'm"], &["i", "am"], &["call", "me"],
+    &["ich", "heiße"], &["name", "ist"], &["ich", "bin"], &["je", "m'appelle"], &["nom", "est"], &["je", "suis"],
+    &["me", "llamo"], &["nombre", "es"], &["soy"], &["mi", "chiamo"], &["nome", "è"], &["sono"], &["naam", "is"],
+    &["ik", "ben"], &["ik", "heet"], &["nome", "é"], &["me", "chamo"], &["sou"], &["na", "imię"],
+    &["nazywam", "się"], &["jestem"], &["меня", "зовут"], &["зовут"], &["это"],
+];
+
+/// Verbs of saying or writing right after a name ("Jake Hughes wrote:", "... пишет:").
+const SAID: &[&[&str]] = &[
+    &["wrote"], &["writes"], &["said"], &["says"], &["schrieb"], &["schreibt"], &["sagte"], &["a", "écrit"],
+    &["écrit"], &["escribió"], &["escribe"], &["dijo"], &["ha", "scritto"], &["scrive"], &["schreef"],
+    &["schrijft"], &["zei"], &["escreveu"], &["disse"], &["napisał"], &["napisała"], &["pisze"],
+    &["powiedział"], &["powiedziała"], &["пишет"], &["написал"], &["написала"], &["сказал"], &["сказала"],
+];
+
 pub struct Name {
     tagger: Tagger,
 }
@@ -680,6 +699,22 @@ impl<'a> Prepared<'a> {
         }
     }
 
+    /// Whether one of `phrases` ends right before token `i` (a space, not a line break, between
+    /// it and the token).
+    fn phrase_ends(&self, phrases: &[&[&str]], i: usize) -> bool {
+        let spaced = self.gaps.get(i).is_some_and(|g| g.as_slice() == b"s");
+        spaced
+            && phrases.iter().any(|ph| {
+                i >= ph.len() && ph.iter().enumerate().all(|(k, w)| self.lower.get(i - ph.len() + k).is_some_and(|x| x == w))
+            })
+    }
+
+    /// Whether one of `phrases` starts at token `i`, a space after the token before it.
+    fn phrase_starts(&self, phrases: &[&[&str]], i: usize) -> bool {
+        let spaced = self.gaps.get(i).is_some_and(|g| g.as_slice() == b"s");
+        spaced && phrases.iter().any(|ph| ph.iter().enumerate().all(|(k, w)| self.lower.get(i + k).is_some_and(|x| x == w)))
+    }
+
     pub fn starts_sentence(&self, i: usize) -> bool {
         let g = self.gaps.get(i).map_or(&b""[..], Vec::as_slice);
         g.first().is_some_and(|c| matches!(c, b'^' | b'n')) || matches!(g, b"." | b"!" | b"?" | b":")
@@ -760,6 +795,18 @@ fn each_feature(p: &Prepared, i: usize, mut push: impl FnMut(u8, u32)) {
     push(24, fnv2(24, buf.get(..n + m).unwrap_or(b""), cls));
     if after.first() == Some(&b'\'') || after.starts_with("\u{2019}".as_bytes()) {
         push(18, fnv2(18, b"poss", cls));
+    }
+    // Cues shared by every language: an introduction before the word or the name it ends, a
+    // verb of saying after the word or the name it starts, a title or greeting right before it.
+    let cap = |j: usize| p.toks.get(j).is_some_and(|t| t.class == Class::Cap);
+    if p.phrase_ends(INTRO, i) || (i > 0 && cap(i - 1) && p.phrase_ends(INTRO, i - 1)) {
+        push(60, fnv2(60, b"intro", cls));
+    }
+    if p.phrase_starts(SAID, i + 1) || (cap(i + 1) && p.phrase_starts(SAID, i + 2)) {
+        push(61, fnv2(61, b"said", cls));
+    }
+    if i > 0 && p.lower.get(i - 1).is_some_and(|w| TITLES.contains(&w.as_str())) {
+        push(62, fnv2(62, b"title", cls));
     }
 }
 

@@ -98,3 +98,11 @@ fn surname_particles_belong_to_the_name_but_prepositions_do_not() {
     // "van" here is "of": Sieuwerd's work, not a surname.
     assert_eq!(found("Anna Jansen neemt het werk van Sieuwerd over tot maandag."), ["Anna Jansen", "Sieuwerd"]);
 }
+
+#[test]
+fn finds_names_after_introductions_and_before_a_verb_of_writing_in_several_languages() {
+    assert_eq!(found("Dzień dobry, mam na imię Bożena i dzwonię w sprawie faktury."), ["Bożena"]);
+    assert_eq!(found("Здравствуйте, меня зовут Кирилл, я по поводу счёта."), ["Кирилл"]);
+    assert_eq!(found("Buongiorno, mi chiamo Teodata e la chiamo per la fattura."), ["Teodata"]);
+    assert_eq!(found("2024-02-08, Аникей Гаврилов пишет:\n> Спасибо, документы получены."), ["Аникей Гаврилов"]);
+}
