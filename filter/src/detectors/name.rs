@@ -3,12 +3,13 @@
 //! The text is cut into word tokens ([`tokens`]); each token gets about thirty hashed features
 //! ([`features`]: the word, its shape, prefix and suffix, its neighbours two either side and
 //! the separators between them, whether it starts a sentence or line, the run of capitalised
-//! words it sits in, and three lexicons: first names, last names and common lower-case words);
-//! a logistic model over those features (integer weights, so every runtime adds up the same
-//! numbers) scores each token. Tokens scoring at least the `L4` threshold form names: neighbours
-//! joined by a space, a hyphen or an initial's full stop are one name, and a capitalised word
-//! next to a name joins it on weaker evidence. A name's level is the most certain level its best
-//! token reaches.
+//! words it sits in, cues shared by every language (an introduction before it, a verb of
+//! writing after it, a title before it), and three lexicons: first names, last names and common
+//! lower-case words); a logistic model over those features (integer weights, so every runtime
+//! adds up the same numbers) scores each token. Tokens scoring at least the `L4` threshold form
+//! names: neighbours joined by a space, a hyphen or an initial's full stop are one name, surname
+//! particles ("van der") join the words around them, and a capitalised word next to a name joins
+//! it on weaker evidence. A name's level is the most certain level its best token reaches.
 //!
 //! The weights, lexicons and thresholds are one file, `models/name-tagger.bin`, made by the
 //! training pipeline in `models/names/` (generated multilingual text; see its card). Latin,
