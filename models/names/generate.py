@@ -216,7 +216,9 @@ def fill(template, lang, split, names, fakes, rng):
                 parts = [f, l]
                 r = rng.random()
                 if r < 0.06:
-                    parts = [f, f"{rng.choice('ABCDEFGHJKLMNPRSTW')}.", l]
+                    # A middle initial in the name's own script.
+                    letters = "АБВГДЕИКЛМНОПРСТФ" if lang == "ru" else "ABCDEFGHJKLMNPRSTW"
+                    parts = [f, f"{rng.choice(letters)}.", l]
                 elif r < 0.09 and lang != "ru":
                     parts = [f"{f[0]}.", l]
             value = " ".join(parts)

@@ -63,6 +63,8 @@ const TITLES: &[&str] = &[
     "chère", "hola", "querida", "querido", "estimada", "estimado", "ciao", "salve", "gentile", "caro", "cara", "hoi",
     "beste", "olá", "oi", "prezado", "prezada", "cześć", "witaj", "witam", "drogi", "droga", "szanowny",
     "szanowna", "привет", "здравствуйте", "уважаемый", "уважаемая", "дорогой", "дорогая",
+    // Abbreviated titles as the tokenizer cuts them: "г-н", "Dott.ssa" -> "ssa", "Sig.ra" -> "ra".
+    "г-н", "г-жа", "ssa", "ra", "mgr",
 ];
 
 /// Lower-case particles inside a surname ("Theo van Doesburg", "Piero della Francesca", "da
