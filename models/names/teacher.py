@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "train"))
 # After models/train: that directory's `teacher` (the encoder) is the one imported, not this file.
 sys.path.append(HERE)
-from common import CLS, SEP, load_tokenizer  # noqa: E402
+from common import load_tokenizer, with_special  # noqa: E402
 from distil import text_key  # noqa: E402
 from prepare import scored_digest  # noqa: E402
 from teacher import D, Teacher, load_pretrained  # noqa: E402
@@ -92,7 +92,7 @@ def batch(rows):
     for r, row in enumerate(rows):
         i, c = row[0], row[1]
         n = len(i)
-        ids[r, :n + 2] = torch.tensor([CLS] + i + [SEP])
+        ids[r, :n + 2] = torch.tensor(with_special(i))
         case[r, 1:n + 1] = torch.tensor(c)
         am[r, :n + 2] = 1
         if len(row) > 2:
@@ -268,8 +268,9 @@ def evaluate(args):
 
 def label(args):
     """Scores every word of the unlabelled real texts and writes the compact artifact the
-    pipeline commits: per text (`distil.text_key`, as the guard's committed artifacts), the words the teacher gives more
-    than SILVER_FLOOR, as [start, end, p] in code points; every other word counts as p = 0."""
+    pipeline commits: per text (`distil.text_key`, as the guard's committed artifacts), the
+    words the teacher gives more than SILVER_FLOOR, as [start, end, p] in code points; every
+    other word counts as p = 0."""
     model, tok = load(args.ckpt), load_tokenizer()
     rows = read(os.path.join(args.data, "weak.jsonl"))[::args.every]
     words = word_probs(model, tok, [d["text"] for d in rows])

@@ -290,16 +290,11 @@ impl Tagger {
         out
     }
 
-    /// Whether token `k` is a lower-case surname particle ([`PARTICLES`]).
-    fn particle(&self, p: &Prepared, k: usize) -> bool {
-        p.toks.get(k).is_some_and(|t| t.class == Class::Lower) && p.lower.get(k).is_some_and(|w| PARTICLES.contains(&w.as_str()))
-    }
-
     /// Whether token `i` is a surname particle that, with at most one more, leads to a
     /// capitalised word (not a common one) that could continue a name.
     fn particle_bridge(&self, p: &Prepared, scores: &[i32], i: usize) -> bool {
         let mut k = i;
-        while self.particle(p, k) && k - i < 2 {
+        while p.particle(k) && k - i < 2 {
             let joined = p.toks.get(k).zip(p.toks.get(k + 1)).is_some_and(|(a, b)| joins(p.text, a, b));
             if !joined {
                 return false;
@@ -337,7 +332,7 @@ impl Tagger {
         // and a first name or a title ("Romi van den Brandhof", "meneer van Dijk"): after any
         // other word they are as likely a preposition ("het werk van Sieuwerd": "Sieuwerd's work").
         let mut k = i;
-        while k > 0 && i - k < 2 && self.particle(p, k - 1) {
+        while k > 0 && i - k < 2 && p.particle(k - 1) {
             let (Some(prev), Some(cur)) = (p.toks.get(k - 1), p.toks.get(k)) else { break };
             if prev.start < floor || !joins(p.text, prev, cur) {
                 break;
@@ -700,6 +695,11 @@ impl<'a> Prepared<'a> {
             (Some(a), Some(b)) => joins(self.text, a, b),
             _ => false,
         }
+    }
+
+    /// Whether token `k` is a lower-case surname particle ([`PARTICLES`]).
+    fn particle(&self, k: usize) -> bool {
+        self.toks.get(k).is_some_and(|t| t.class == Class::Lower) && self.lower.get(k).is_some_and(|w| PARTICLES.contains(&w.as_str()))
     }
 
     /// Whether one of `phrases` ends right before token `i` (a space, not a line break, between
